@@ -1,0 +1,66 @@
+/* ids.c: randomness from the kernel (getrandom), UUIDs and hex encoding. */
+#include <souk/core.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+void souk_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            souk_log_error("getrandom failed");
+            abort();
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+}
+
+void souk_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void souk_uuid_v4(char out[SOUK_UUID_STRLEN + 1])
+{
+    uint8_t b[16];
+    char hex[33];
+    souk_random(b, sizeof(b));
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    souk_hex(b, sizeof(b), hex);
+    size_t o = 0;
+    for (size_t i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            out[o++] = '-';
+        out[o++] = hex[i];
+    }
+    out[o] = '\0';
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool souk_uuid_valid(const char *s, size_t len)
+{
+    if (!s || len != SOUK_UUID_STRLEN)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !is_hex(s[i]))
+            return false;
+    }
+    return true;
+}
