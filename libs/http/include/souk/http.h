@@ -1,0 +1,197 @@
+/* souk/http.h: the HTTP edge of every souk process. A server wrapper on ulfius
+ * that owns routing and the middleware chain (request id, trace context, body
+ * limit -> 413, content type -> 415, problem+json for every error, access log,
+ * metrics), JSON body and field validation helpers, the /healthz /readyz
+ * /metrics endpoints, and an HTTP client on libcurl that reuses connections.
+ *
+ * It deliberately does not know about users, tokens or databases: auth checks
+ * live in souk/auth.h, readiness is a callback.
+ *
+ * Threading: handlers run on the server's connection threads, concurrently.
+ * A souk_http_ctx_t belongs to one request and must not outlive the handler. */
+#ifndef SOUK_HTTP_H
+#define SOUK_HTTP_H
+
+#include <souk/core.h>
+#include <souk/obs.h>
+
+#define SOUK_HTTP_DEFAULT_BODY_LIMIT (1024 * 1024)
+#define SOUK_HTTP_MAX_PARAMS 8
+
+typedef struct souk_http_server souk_http_server_t;
+
+/* The request being served. Strings are owned by the request (arena or the
+ * underlying server) and valid until the handler returns. */
+typedef struct souk_http_ctx {
+    souk_arena_t *arena;    /* per-request allocations, freed after the reply */
+    const char *method;     /* "GET", "POST", ... */
+    const char *path;       /* decoded path without the query string */
+    const char *url;        /* path and query string as received */
+    const char *route;      /* matched template ("/users/:id") or "unmatched" */
+    const char *request_id; /* X-Request-Id, received or generated */
+    const char *client_ip;  /* peer address */
+    souk_trace_t trace;     /* this request's span */
+    const char *body;       /* raw body (not NUL-terminated), NULL when empty */
+    size_t body_len;
+    void *user;             /* for middleware to pass data (e.g. token claims) */
+    json_t *log_fields;     /* extra fields for the access log line (owned) */
+    /* private */
+    const void *ureq;
+    void *ures;
+    souk_http_server_t *srv;
+    size_t nparams;
+    const char *param_names[SOUK_HTTP_MAX_PARAMS];
+    const char *param_values[SOUK_HTTP_MAX_PARAMS];
+    int status;
+    bool replied;
+} souk_http_ctx_t;
+
+typedef void (*souk_http_handler_fn)(souk_http_ctx_t *ctx, void *ud);
+/* Runs before routing; returns false when it has replied and the request ends. */
+typedef bool (*souk_http_hook_fn)(souk_http_ctx_t *ctx, void *ud);
+/* Readiness probe for /readyz: true when dependencies answer. */
+typedef bool (*souk_http_ready_fn)(void *ud);
+
+typedef struct {
+    const char *service;     /* service.name in logs and the service label */
+    const char *bind;        /* listen address, default "127.0.0.1" */
+    int port;
+    size_t body_limit;       /* bytes; default SOUK_HTTP_DEFAULT_BODY_LIMIT */
+    unsigned idle_timeout_s; /* close idle keep-alive connections; default 60 */
+    souk_metrics_t *metrics; /* required, borrowed */
+} souk_http_config_t;
+
+/* Creates a stopped server with /healthz, /readyz and /metrics routed.
+ * Returns SOUK_EINVAL on a bad config. Free with souk_http_server_free(). */
+souk_err_t souk_http_server_new(const souk_http_config_t *cfg,
+                                souk_http_server_t **out) SOUK_MUST_CHECK;
+/* Stops the server if running and frees it. NULL ok. */
+void souk_http_server_free(souk_http_server_t *srv);
+
+/* Routes method + template to fn. Templates are literal segments and ":name"
+ * segments (one non-empty path segment each). Register before start. */
+void souk_http_route(souk_http_server_t *srv, const char *method, const char *tmpl,
+                     souk_http_handler_fn fn, void *ud);
+/* Handles what no route matches instead of 404/405 (the gateway's proxy). */
+void souk_http_set_fallback(souk_http_server_t *srv, souk_http_handler_fn fn, void *ud);
+void souk_http_set_hook(souk_http_server_t *srv, souk_http_hook_fn fn, void *ud);
+void souk_http_set_ready(souk_http_server_t *srv, souk_http_ready_fn fn, void *ud);
+
+/* Starts listening (returns once the socket is bound). SOUK_EIO if it cannot. */
+souk_err_t souk_http_server_start(souk_http_server_t *srv) SOUK_MUST_CHECK;
+/* Stops accepting, waits for in-flight requests, closes connections. */
+void souk_http_server_stop(souk_http_server_t *srv);
+
+/* ---- request accessors (NULL when absent) --------------------------------- */
+const char *souk_http_param(const souk_http_ctx_t *ctx, const char *name);
+const char *souk_http_query(const souk_http_ctx_t *ctx, const char *name);
+const char *souk_http_header(const souk_http_ctx_t *ctx, const char *name);
+/* Calls fn for every request header; stops early when fn returns false. */
+void souk_http_each_header(const souk_http_ctx_t *ctx,
+                           bool (*fn)(const char *name, const char *value, void *ud), void *ud);
+/* The bearer token of the Authorization header, or NULL. */
+const char *souk_http_bearer(const souk_http_ctx_t *ctx);
+
+/* ---- replies: exactly one per request ------------------------------------- */
+void souk_http_set_header(souk_http_ctx_t *ctx, const char *name, const char *value);
+/* Sends body (stolen, may be NULL for an empty body) as application/json. */
+void souk_http_reply_json(souk_http_ctx_t *ctx, int status, json_t *body);
+void souk_http_reply_raw(souk_http_ctx_t *ctx, int status, const char *content_type,
+                         const void *data, size_t len);
+void souk_http_reply_empty(souk_http_ctx_t *ctx, int status);
+/* RFC 9457 problem+json: type about:blank, title from the status, detail,
+ * instance (the path), request_id; 401 adds WWW-Authenticate: Bearer. */
+void souk_http_problem(souk_http_ctx_t *ctx, int status, const char *detail);
+/* Same with "errors": [{field, message}] (stolen, may be NULL). */
+void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail,
+                              json_t *errors);
+/* The reason phrase of a status ("Not Found"); "Error" for unknown codes. */
+const char *souk_http_status_title(int status);
+
+/* ---- JSON bodies and validation ------------------------------------------- */
+
+/* Parses the body as a JSON object (arena-owned). On failure replies 400 and
+ * returns NULL; the handler then just returns. */
+json_t *souk_http_body_object(souk_http_ctx_t *ctx);
+
+/* Collects field errors for one 400 reply. Embedded: init/cleanup. */
+typedef struct {
+    json_t *errors;
+} souk_valid_t;
+
+void souk_valid_init(souk_valid_t *v);
+void souk_valid_cleanup(souk_valid_t *v);
+void souk_valid_error(souk_valid_t *v, const char *field, const char *fmt, ...)
+    SOUK_PRINTF(3, 4);
+bool souk_valid_ok(const souk_valid_t *v);
+/* Replies 400 with the collected errors (they move into the reply). */
+void souk_valid_reply(souk_http_ctx_t *ctx, souk_valid_t *v);
+
+/* Field checks. Each returns true when the field is present and valid, false
+ * when absent (an error only if required) or invalid (error recorded). */
+enum { SOUK_FIELD_OPTIONAL = 0, SOUK_FIELD_REQUIRED = 1, SOUK_FIELD_NULLABLE = 2 };
+/* Length bounds count Unicode code points. *out borrows from obj. */
+bool souk_valid_string(souk_valid_t *v, json_t *obj, const char *field, int flags,
+                       size_t min_chars, size_t max_chars, const char **out);
+bool souk_valid_integer(souk_valid_t *v, json_t *obj, const char *field, int flags,
+                        long long min, long long max, long long *out);
+bool souk_valid_boolean(souk_valid_t *v, json_t *obj, const char *field, int flags, bool *out);
+/* Records an error for each member of obj not in allowed (NULL-terminated). */
+void souk_valid_known(souk_valid_t *v, json_t *obj, const char *const *allowed);
+/* Number of Unicode code points in a valid UTF-8 string. */
+size_t souk_utf8_chars(const char *s);
+
+/* Paging of list endpoints: ?page=1&limit=20, page >= 1, limit 1..100.
+ * Records errors in v on bad values. */
+typedef struct {
+    long page, limit;
+} souk_page_t;
+bool souk_http_page(const souk_http_ctx_t *ctx, souk_valid_t *v, souk_page_t *out);
+/* {"items": items (stolen), "page", "limit", "total"} */
+json_t *souk_http_page_body(json_t *items, const souk_page_t *p, long long total);
+
+/* ---- client --------------------------------------------------------------- */
+/* Requests to other services. One curl handle per thread, and one connection
+ * cache shared by all of them, so calls reuse keep-alive connections. */
+
+typedef struct souk_http_client souk_http_client_t;
+
+typedef struct {
+    const char *method;
+    const char *url;
+    const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+    const void *body;
+    size_t body_len;
+    long timeout_ms;            /* whole exchange; default 10000 */
+    long connect_timeout_ms;    /* default 2000 */
+    size_t max_response;        /* default 8 MiB */
+} souk_http_request_t;
+
+typedef struct {
+    long status;
+    souk_buf_t body;
+    souk_buf_t headers; /* raw "Name: value\r\n" lines of the final response */
+} souk_http_response_t;
+
+souk_http_client_t *souk_http_client_new(void);
+void souk_http_client_free(souk_http_client_t *c);
+/* Performs the request. On SOUK_OK resp holds status, headers and body, to be
+ * released with souk_http_response_cleanup() (also safe after an error).
+ * Errors: SOUK_EUNAVAIL (refused/unresolvable), SOUK_ETIMEOUT, SOUK_ELIMIT
+ * (response too large), SOUK_EUPSTREAM (other transport failure). */
+souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req,
+                           souk_http_response_t *resp) SOUK_MUST_CHECK;
+void souk_http_response_cleanup(souk_http_response_t *resp);
+/* Copies the value of response header name (case-insensitive) into out;
+ * returns false when absent. */
+bool souk_http_response_header(const souk_http_response_t *resp, const char *name, char *out,
+                               size_t cap);
+
+/* ---- process lifecycle ---------------------------------------------------- */
+/* Blocks SIGINT/SIGTERM (and ignores SIGPIPE) in the calling thread; call in
+ * main before starting any thread so every thread inherits the mask. */
+void souk_signals_block(void);
+/* Waits for SIGINT or SIGTERM; returns the signal number. */
+int souk_signals_wait(void);
+
+#endif

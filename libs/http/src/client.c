@@ -1,0 +1,214 @@
+/* client.c: outgoing HTTP on libcurl. Each thread keeps one easy handle (a
+ * handle must not be used by two threads at once), and all handles share one
+ * connection cache through a CURLSH, so a new thread reuses the keep-alive
+ * connections that others opened instead of dialling again. */
+#include "http_int.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define DEFAULT_MAX_RESPONSE (8u << 20)
+#define MAX_RESPONSE_HEADERS (64u << 10)
+
+struct souk_http_client {
+    CURLSH *share;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    pthread_key_t key;
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    souk_http_client_t *c = ud;
+    pthread_mutex_lock(&c->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    souk_http_client_t *c = ud;
+    pthread_mutex_unlock(&c->locks[data]);
+}
+
+static void easy_free(void *h)
+{
+    curl_easy_cleanup(h);
+}
+
+static void global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+souk_http_client_t *souk_http_client_new(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, global_init);
+    souk_http_client_t *c = souk_calloc(1, sizeof(*c));
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->locks[i], NULL);
+    c->share = curl_share_init();
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    pthread_key_create(&c->key, easy_free);
+    return c;
+}
+
+void souk_http_client_free(souk_http_client_t *c)
+{
+    if (!c)
+        return;
+    /* Other threads' handles went with their threads; this one's is ours. */
+    CURL *h = pthread_getspecific(c->key);
+    if (h) {
+        curl_easy_cleanup(h);
+        pthread_setspecific(c->key, NULL);
+    }
+    pthread_key_delete(c->key);
+    curl_share_cleanup(c->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&c->locks[i]);
+    souk_free(c);
+}
+
+static CURL *thread_handle(souk_http_client_t *c)
+{
+    CURL *h = pthread_getspecific(c->key);
+    if (!h) {
+        h = curl_easy_init();
+        if (!h)
+            return NULL;
+        pthread_setspecific(c->key, h);
+    }
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    return h;
+}
+
+typedef struct {
+    souk_http_response_t *resp;
+    bool overflow;
+} sink_t;
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    sink_t *s = ud;
+    if (souk_buf_append(&s->resp->body, p, size * n) != SOUK_OK) {
+        s->overflow = true;
+        return 0;
+    }
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    sink_t *s = ud;
+    size_t len = size * n;
+    /* A status line starts a new header block (after 100-continue, say). */
+    if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+        s->resp->headers.len = 0;
+    if (souk_buf_append(&s->resp->headers, p, len) != SOUK_OK) {
+        s->overflow = true;
+        return 0;
+    }
+    return len;
+}
+
+static souk_err_t map_curl_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return SOUK_EUNAVAIL;
+    case CURLE_OPERATION_TIMEDOUT:
+        return SOUK_ETIMEOUT;
+    default:
+        return SOUK_EUPSTREAM;
+    }
+}
+
+souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req,
+                           souk_http_response_t *resp)
+{
+    souk_err_t err = SOUK_OK;
+    struct curl_slist *headers = NULL;
+    memset(resp, 0, sizeof(*resp));
+    souk_buf_init(&resp->body, req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE);
+    souk_buf_init(&resp->headers, MAX_RESPONSE_HEADERS);
+    CURL *h = thread_handle(c);
+    if (!h)
+        return SOUK_ENOMEM;
+    sink_t sink = {resp, false};
+    for (size_t i = 0; req->headers && req->headers[i]; i++)
+        headers = curl_slist_append(headers, req->headers[i]);
+    /* curl would otherwise add "Expect: 100-continue" and wait on big bodies. */
+    headers = curl_slist_append(headers, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "GET");
+    if (req->method && strcmp(req->method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (req->body_len) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        err = sink.overflow ? SOUK_ELIMIT : map_curl_error(rc);
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+out:
+    /* The handle outlives this call; it must not keep pointers into our stack. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+    return err;
+}
+
+void souk_http_response_cleanup(souk_http_response_t *resp)
+{
+    souk_buf_cleanup(&resp->body);
+    souk_buf_cleanup(&resp->headers);
+}
+
+bool souk_http_response_header(const souk_http_response_t *resp, const char *name, char *out,
+                               size_t cap)
+{
+    size_t nlen = strlen(name);
+    const char *p = resp->headers.data;
+    const char *end = p ? p + resp->headers.len : NULL;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (len > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+            const char *v = p + nlen + 1;
+            const char *ve = p + len;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
+                ve--;
+            size_t n = (size_t)(ve - v) < cap - 1 ? (size_t)(ve - v) : cap - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return true;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return false;
+}
