@@ -1,0 +1,84 @@
+/* souk/db.h: PostgreSQL access for services: a bounded libpq connection pool
+ * with an acquire timeout, named prepared statements (prepared lazily once per
+ * connection), transactions, and the migrations runner. It builds no SQL from
+ * input: every value travels as a parameter.
+ *
+ * Thread-safety: the pool is thread-safe; a souk_db_conn_t is used by one
+ * thread between acquire and release. */
+#ifndef SOUK_DB_H
+#define SOUK_DB_H
+
+#include <libpq-fe.h>
+#include <souk/core.h>
+#include <souk/obs.h>
+
+typedef struct souk_db_pool souk_db_pool_t;
+typedef struct souk_db_conn souk_db_conn_t;
+
+typedef struct {
+    const char *conninfo;   /* libpq URI or key=value string */
+    const char *app_name;   /* application_name, shown in pg_stat_activity */
+    int size;               /* maximum connections, default 8 */
+    int acquire_timeout_ms; /* default 5000 */
+    int statement_timeout_ms; /* default 10000; 0 keeps the server default */
+    souk_metrics_t *metrics;  /* optional: exports db_pool_* */
+} souk_db_config_t;
+
+/* Creates the pool; connections open on demand. Nothing is dialled here. */
+souk_err_t souk_db_pool_new(const souk_db_config_t *cfg, souk_db_pool_t **out) SOUK_MUST_CHECK;
+/* Closes every connection; all must have been released. NULL ok. */
+void souk_db_pool_free(souk_db_pool_t *pool);
+
+/* Borrows a connection. SOUK_ETIMEOUT when none frees up in time,
+ * SOUK_EUNAVAIL when a new connection cannot be opened. */
+souk_err_t souk_db_acquire(souk_db_pool_t *pool, souk_db_conn_t **out) SOUK_MUST_CHECK;
+/* Returns a connection; one left inside a transaction is rolled back, a broken
+ * one is closed. NULL ok. */
+void souk_db_release(souk_db_pool_t *pool, souk_db_conn_t *conn);
+/* True when a connection can be had and answers "SELECT 1". */
+bool souk_db_ping(souk_db_pool_t *pool);
+
+/* A named statement, defined statically by the module that owns the table. */
+typedef struct {
+    const char *name;
+    const char *sql;
+} souk_db_stmt_t;
+
+/* Executes stmt with nparams text parameters (NULL entries are SQL NULL).
+ * On SOUK_OK *res (may be NULL to discard) holds the result; PQclear it.
+ * Errors: SOUK_ECONFLICT (unique violation, serialization failure, deadlock),
+ * SOUK_EINVAL (check/foreign-key/not-null/invalid-text violations),
+ * SOUK_EUNAVAIL (connection lost), SOUK_EDB (anything else; logged). */
+souk_err_t souk_db_query(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, int nparams,
+                         const char *const *params, PGresult **res) SOUK_MUST_CHECK;
+/* The SQLSTATE and constraint of the last failed query on conn ("" if none). */
+const char *souk_db_last_sqlstate(const souk_db_conn_t *conn);
+const char *souk_db_last_constraint(const souk_db_conn_t *conn);
+
+souk_err_t souk_db_begin(souk_db_conn_t *conn) SOUK_MUST_CHECK;
+souk_err_t souk_db_commit(souk_db_conn_t *conn) SOUK_MUST_CHECK;
+/* Rolls back if a transaction is open; never fails visibly. */
+void souk_db_rollback(souk_db_conn_t *conn);
+
+/* Helpers for reading results: the value of (row, col), NULL for SQL NULL. */
+const char *souk_db_value(const PGresult *res, int row, int col);
+bool souk_db_bool(const PGresult *res, int row, int col);
+long long souk_db_int(const PGresult *res, int row, int col);
+
+/* ---- migrations ----------------------------------------------------------- */
+
+/* One numbered SQL file; the table ends with {NULL, NULL}. Services embed
+ * theirs at build time (souk_embed_migrations in CMake) as souk_migrations. */
+typedef struct {
+    const char *name; /* "0001_users.sql": the version is the file name */
+    const char *sql;
+} souk_migration_t;
+
+/* Applies every migration not yet in schema_migrations, each in its own
+ * transaction, in order, under a database-wide advisory lock so that replicas
+ * starting together apply each migration once. Waits up to wait_s seconds for
+ * the database to accept connections. */
+souk_err_t souk_db_migrate(souk_db_pool_t *pool, const souk_migration_t *migrations,
+                           int wait_s) SOUK_MUST_CHECK;
+
+#endif

@@ -1,0 +1,143 @@
+/* query.c: prepared statements, transactions and result helpers. A statement
+ * is prepared on a connection the first time that connection runs it; the
+ * connection remembers its names, so the hot path is one PQexecPrepared. */
+#include "db_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_prepared(const souk_db_conn_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nprepared; i++)
+        if (strcmp(c->prepared[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void remember_error(souk_db_conn_t *c, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *cons = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+    snprintf(c->constraint, sizeof(c->constraint), "%s", cons ? cons : "");
+}
+
+/* SQLSTATE classes: 23 integrity, 40 transaction rollback, 08 connection,
+ * 22 data exception, 57 operator intervention (e.g. statement timeout). */
+static souk_err_t map_error(souk_db_conn_t *c, const PGresult *res, const char *what)
+{
+    remember_error(c, res);
+    const char *s = c->sqlstate;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return SOUK_EUNAVAIL;
+    if (strcmp(s, "23505") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)
+        return SOUK_ECONFLICT;
+    if (strncmp(s, "23", 2) == 0 || strncmp(s, "22", 2) == 0)
+        return SOUK_EINVAL;
+    if (strcmp(s, "57014") == 0)
+        return SOUK_ETIMEOUT;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+    msg[strcspn(msg, "\n")] = '\0';
+    souk_log_error("database error in %s: [%s] %s", what, s, msg);
+    return SOUK_EDB;
+}
+
+static souk_err_t prepare(souk_db_conn_t *c, const souk_db_stmt_t *stmt)
+{
+    if (c->nprepared == SOUK_DB_MAX_PREPARED) {
+        souk_log_error("too many prepared statements on one connection");
+        return SOUK_EINTERNAL;
+    }
+    PGresult *res = PQprepare(c->pg, stmt->name, stmt->sql, 0, NULL);
+    souk_err_t err = SOUK_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        err = map_error(c, res, stmt->name);
+    else if (stmt->name[0]) /* the unnamed statement is replaced by the next one */
+        c->prepared[c->nprepared++] = souk_strdup(stmt->name);
+    PQclear(res);
+    return err;
+}
+
+souk_err_t souk_db_query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
+                         const char *const *params, PGresult **out)
+{
+    souk_err_t err = SOUK_OK;
+    if (out)
+        *out = NULL;
+    c->sqlstate[0] = c->constraint[0] = '\0';
+    if (!is_prepared(c, stmt->name) && (err = prepare(c, stmt)) != SOUK_OK)
+        return err;
+    PGresult *res = PQexecPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        err = map_error(c, res, stmt->name);
+        PQclear(res);
+        return err;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return SOUK_OK;
+}
+
+const char *souk_db_last_sqlstate(const souk_db_conn_t *c)
+{
+    return c->sqlstate;
+}
+
+const char *souk_db_last_constraint(const souk_db_conn_t *c)
+{
+    return c->constraint;
+}
+
+static souk_err_t simple(souk_db_conn_t *c, const char *sql)
+{
+    PGresult *res = PQexec(c->pg, sql);
+    souk_err_t err = SOUK_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        err = map_error(c, res, sql);
+    PQclear(res);
+    return err;
+}
+
+souk_err_t souk_db_begin(souk_db_conn_t *c)
+{
+    return simple(c, "BEGIN");
+}
+
+souk_err_t souk_db_commit(souk_db_conn_t *c)
+{
+    /* COMMIT of a failed transaction "succeeds" as ROLLBACK; treat it as the
+     * failure it is. */
+    if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+        souk_db_rollback(c);
+        return SOUK_EDB;
+    }
+    return simple(c, "COMMIT");
+}
+
+void souk_db_rollback(souk_db_conn_t *c)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+}
+
+const char *souk_db_value(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+bool souk_db_bool(const PGresult *res, int row, int col)
+{
+    const char *v = souk_db_value(res, row, col);
+    return v && v[0] == 't';
+}
+
+long long souk_db_int(const PGresult *res, int row, int col)
+{
+    const char *v = souk_db_value(res, row, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}

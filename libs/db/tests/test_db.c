@@ -1,0 +1,183 @@
+/* Unit tests of libs/db against a real PostgreSQL (SOUK_TEST_DATABASE_URL,
+ * set by scripts/test): pool bounds, error mapping, rollback on release, and
+ * migrations applied exactly once even when two runners race. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <souk/db.h>
+
+static const char *url(void)
+{
+    return getenv("SOUK_TEST_DATABASE_URL");
+}
+
+static souk_db_pool_t *pool_of(int size, int timeout_ms)
+{
+    souk_db_config_t cfg = {.conninfo = url(), .app_name = "test_db", .size = size,
+                            .acquire_timeout_ms = timeout_ms};
+    souk_db_pool_t *p = NULL;
+    assert_int_equal(souk_db_pool_new(&cfg, &p), SOUK_OK);
+    return p;
+}
+
+static void test_pool_bounds(void **state)
+{
+    souk_db_pool_t *p = pool_of(2, 200);
+    souk_db_conn_t *a, *b, *c;
+    assert_int_equal(souk_db_acquire(p, &a), SOUK_OK);
+    assert_int_equal(souk_db_acquire(p, &b), SOUK_OK);
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_ETIMEOUT);
+    souk_db_release(p, a);
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    assert_ptr_equal(c, a); /* the released connection is reused */
+    souk_db_release(p, b);
+    souk_db_release(p, c);
+    assert_true(souk_db_ping(p));
+    souk_db_pool_free(p);
+}
+
+static void test_errors_and_rollback(void **state)
+{
+    souk_db_pool_t *p = pool_of(1, 1000);
+    souk_db_conn_t *c;
+    char table[64], sql[512];
+    snprintf(table, sizeof(table), "t_%08x", (unsigned)rand());
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE %s (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0))", table);
+    souk_db_stmt_t create = {"create", sql};
+    assert_int_equal(souk_db_query(c, &create, 0, NULL, NULL), SOUK_OK);
+
+    char ins_sql[128], sel_sql[128];
+    snprintf(ins_sql, sizeof(ins_sql), "INSERT INTO %s (id, n) VALUES ($1, $2)", table);
+    snprintf(sel_sql, sizeof(sel_sql), "SELECT count(*) FROM %s", table);
+    souk_db_stmt_t ins = {"ins", ins_sql}, sel = {"sel", sel_sql};
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"1", "5"}, NULL), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"1", "6"}, NULL), SOUK_ECONFLICT);
+    assert_string_equal(souk_db_last_sqlstate(c), "23505");
+    assert_true(strstr(souk_db_last_constraint(c), "pkey") != NULL);
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"2", "-1"}, NULL), SOUK_EINVAL);
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"x", "1"}, NULL), SOUK_EINVAL);
+    /* SQL metacharacters are just data */
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"3", "1); DROP TABLE x; --"},
+                                   NULL),
+                     SOUK_EINVAL);
+
+    /* A transaction left open is rolled back when the connection goes back. */
+    assert_int_equal(souk_db_begin(c), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"4", "1"}, NULL), SOUK_OK);
+    souk_db_release(p, c);
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    PGresult *res;
+    assert_int_equal(souk_db_query(c, &sel, 0, NULL, &res), SOUK_OK);
+    assert_int_equal(souk_db_int(res, 0, 0), 1);
+    PQclear(res);
+
+    /* A failed statement poisons the transaction; commit reports it. */
+    assert_int_equal(souk_db_begin(c), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"5", "1"}, NULL), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"5", "1"}, NULL), SOUK_ECONFLICT);
+    assert_int_not_equal(souk_db_commit(c), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &sel, 0, NULL, &res), SOUK_OK);
+    assert_int_equal(souk_db_int(res, 0, 0), 1);
+    PQclear(res);
+    souk_db_release(p, c);
+    souk_db_pool_free(p);
+}
+
+static void test_unreachable(void **state)
+{
+    souk_db_config_t cfg = {.conninfo = "postgresql://souk@127.0.0.1:1/nope",
+                            .acquire_timeout_ms = 200};
+    souk_db_pool_t *p;
+    assert_int_equal(souk_db_pool_new(&cfg, &p), SOUK_OK);
+    souk_db_conn_t *c;
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_EUNAVAIL);
+    assert_false(souk_db_ping(p));
+    assert_int_equal(souk_db_migrate(p, (souk_migration_t[]){{NULL, NULL}}, 0), SOUK_EUNAVAIL);
+    souk_db_pool_free(p);
+}
+
+typedef struct {
+    souk_db_pool_t *pool;
+    const souk_migration_t *list;
+    souk_err_t err;
+} runner_t;
+
+static void *run_migrate(void *ud)
+{
+    runner_t *r = ud;
+    r->err = souk_db_migrate(r->pool, r->list, 5);
+    return NULL;
+}
+
+static long long scalar(souk_db_pool_t *p, const char *sql)
+{
+    souk_db_conn_t *c;
+    PGresult *res;
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    souk_db_stmt_t st = {"", sql}; /* unnamed statement */
+    assert_int_equal(souk_db_query(c, &st, 0, NULL, &res), SOUK_OK);
+    long long v = souk_db_int(res, 0, 0);
+    PQclear(res);
+    souk_db_release(p, c);
+    return v;
+}
+
+static void test_migrations_once(void **state)
+{
+    souk_db_pool_t *p = pool_of(4, 5000);
+    unsigned tag = (unsigned)rand();
+    char n1[64], n2[64], n3[64], s1[256], s2[256], q[256];
+    snprintf(n1, sizeof(n1), "0001_m%08x.sql", tag);
+    snprintf(n2, sizeof(n2), "0002_m%08x.sql", tag);
+    snprintf(n3, sizeof(n3), "0003_m%08x.sql", tag);
+    snprintf(s1, sizeof(s1), "CREATE TABLE m%08x (v int); INSERT INTO m%08x VALUES (1);", tag,
+             tag);
+    snprintf(s2, sizeof(s2), "INSERT INTO m%08x VALUES (2);", tag);
+    souk_migration_t list[] = {{n1, s1}, {n2, s2}, {NULL, NULL}};
+
+    runner_t a = {p, list, SOUK_EINTERNAL}, b = {p, list, SOUK_EINTERNAL};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, run_migrate, &a);
+    pthread_create(&tb, NULL, run_migrate, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.err, SOUK_OK);
+    assert_int_equal(b.err, SOUK_OK);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM m%08x", tag);
+    assert_int_equal(scalar(p, q), 2); /* each file ran once */
+
+    /* A failing migration is not recorded and leaves no partial effect. */
+    snprintf(s1, sizeof(s1), "INSERT INTO m%08x VALUES (3); SELECT * FROM no_such_table;", tag);
+    souk_migration_t bad[] = {list[0], list[1], {n3, s1}, {NULL, NULL}};
+    assert_int_equal(souk_db_migrate(p, bad, 0), SOUK_EDB);
+    assert_int_equal(scalar(p, q), 2);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM schema_migrations WHERE version LIKE '%%m%08x%%'",
+             tag);
+    assert_int_equal(scalar(p, q), 2);
+    souk_db_pool_free(p);
+}
+
+int main(void)
+{
+    if (!url()) {
+        fprintf(stderr, "SOUK_TEST_DATABASE_URL is not set: run through scripts/test\n");
+        return 1;
+    }
+    srand((unsigned)souk_now_unix_ms());
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_bounds),
+        cmocka_unit_test(test_errors_and_rollback),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_migrations_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
