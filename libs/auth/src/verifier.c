@@ -1,0 +1,313 @@
+/* verifier.c: access-token verification. Signature checks cost ~130 us, more
+ * than a whole proxied request, so a verified token is remembered (keyed by a
+ * hash of the whole token, until its exp) in a bounded, striped, direct-mapped
+ * cache. Before any signature work the header must say alg ES256 and name a
+ * kid we hold, whatever else it claims; remote key references (jku, x5u, jwk)
+ * are never followed. */
+#include <souk/auth.h>
+
+#include <pthread.h>
+#include <rhonabwy.h>
+#include <sodium.h>
+#include <string.h>
+
+#define MAX_TOKEN 4096
+#define MAX_HEADER 1024
+#define STRIPES 16
+#define REFRESH_MIN_INTERVAL_NS (5ull * 1000000000ull)
+
+typedef struct {
+    uint8_t hash[16];
+    bool used;
+    souk_claims_t claims;
+} entry_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    entry_t *slots;
+} stripe_t;
+
+struct souk_jwt_verifier {
+    char *issuer, *audience, *jwks_url;
+    souk_http_client_t *client;
+    int leeway_s;
+    pthread_rwlock_t keys_lock;
+    jwks_t *keys;
+    pthread_mutex_t refresh_lock;
+    uint64_t last_refresh_ns;
+    size_t slots_per_stripe;
+    stripe_t stripes[STRIPES];
+};
+
+souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg, souk_jwt_verifier_t **out)
+{
+    if (!cfg->issuer || !cfg->audience || (cfg->jwks_url && !cfg->client))
+        return SOUK_EINVAL;
+    souk_jwt_verifier_t *v = souk_calloc(1, sizeof(*v));
+    v->issuer = souk_strdup(cfg->issuer);
+    v->audience = souk_strdup(cfg->audience);
+    v->jwks_url = cfg->jwks_url ? souk_strdup(cfg->jwks_url) : NULL;
+    v->client = cfg->client;
+    v->leeway_s = cfg->leeway_s > 0 ? cfg->leeway_s : 30;
+    size_t entries = cfg->cache_entries ? cfg->cache_entries : 8192;
+    v->slots_per_stripe = (entries + STRIPES - 1) / STRIPES;
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_init(&v->stripes[i].lock, NULL);
+        v->stripes[i].slots = souk_calloc(v->slots_per_stripe, sizeof(entry_t));
+    }
+    pthread_rwlock_init(&v->keys_lock, NULL);
+    pthread_mutex_init(&v->refresh_lock, NULL);
+    *out = v;
+    return SOUK_OK;
+}
+
+void souk_jwt_verifier_free(souk_jwt_verifier_t *v)
+{
+    if (!v)
+        return;
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_destroy(&v->stripes[i].lock);
+        souk_free(v->stripes[i].slots);
+    }
+    r_jwks_free(v->keys);
+    pthread_rwlock_destroy(&v->keys_lock);
+    pthread_mutex_destroy(&v->refresh_lock);
+    souk_free(v->issuer);
+    souk_free(v->audience);
+    souk_free(v->jwks_url);
+    souk_free(v);
+}
+
+souk_err_t souk_jwt_verifier_set_jwks(souk_jwt_verifier_t *v, json_t *jwks)
+{
+    jwks_t *keys = NULL;
+    if (r_jwks_init(&keys) != RHN_OK)
+        return SOUK_ENOMEM;
+    /* import returns RHN_ERROR_PARAM if any key is unusable; keep the usable. */
+    int rc = r_jwks_import_from_json_t(keys, jwks);
+    if ((rc != RHN_OK && rc != RHN_ERROR_PARAM) || r_jwks_size(keys) == 0) {
+        r_jwks_free(keys);
+        return SOUK_EINVAL;
+    }
+    pthread_rwlock_wrlock(&v->keys_lock);
+    jwks_t *old = v->keys;
+    v->keys = keys;
+    pthread_rwlock_unlock(&v->keys_lock);
+    r_jwks_free(old);
+    return SOUK_OK;
+}
+
+bool souk_jwt_verifier_ready(souk_jwt_verifier_t *v)
+{
+    pthread_rwlock_rdlock(&v->keys_lock);
+    bool ready = v->keys != NULL;
+    pthread_rwlock_unlock(&v->keys_lock);
+    return ready;
+}
+
+souk_err_t souk_jwt_verifier_refresh(souk_jwt_verifier_t *v)
+{
+    if (!v->jwks_url)
+        return SOUK_OK;
+    pthread_mutex_lock(&v->refresh_lock);
+    uint64_t now = souk_now_mono_ns();
+    souk_err_t err = SOUK_OK;
+    if (v->last_refresh_ns && now - v->last_refresh_ns < REFRESH_MIN_INTERVAL_NS &&
+        souk_jwt_verifier_ready(v))
+        goto out; /* an unknown kid must not make us hammer the issuer */
+    v->last_refresh_ns = now;
+    souk_http_request_t req = {.url = v->jwks_url, .timeout_ms = 3000, .max_response = 65536};
+    souk_http_response_t resp;
+    err = souk_http_fetch(v->client, &req, &resp);
+    if (err == SOUK_OK && resp.status != 200)
+        err = SOUK_EUPSTREAM;
+    if (err == SOUK_OK) {
+        json_t *j = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+        err = j ? souk_jwt_verifier_set_jwks(v, j) : SOUK_EUPSTREAM;
+        json_decref(j);
+    }
+    souk_http_response_cleanup(&resp);
+    if (err)
+        souk_log_warn("cannot fetch JWKS from %s: %s", v->jwks_url, souk_strerror(err));
+out:
+    pthread_mutex_unlock(&v->refresh_lock);
+    return err;
+}
+
+/* ---- cache ---------------------------------------------------------------- */
+
+static entry_t *slot_for(souk_jwt_verifier_t *v, const uint8_t hash[16], stripe_t **stripe)
+{
+    uint64_t h;
+    memcpy(&h, hash, sizeof(h));
+    *stripe = &v->stripes[h % STRIPES];
+    return &(*stripe)->slots[(h / STRIPES) % v->slots_per_stripe];
+}
+
+static bool cache_get(souk_jwt_verifier_t *v, const uint8_t hash[16], souk_claims_t *out)
+{
+    stripe_t *st;
+    entry_t *e = slot_for(v, hash, &st);
+    pthread_mutex_lock(&st->lock);
+    bool hit = e->used && memcmp(e->hash, hash, 16) == 0 && e->claims.exp > souk_now_unix();
+    if (hit)
+        *out = e->claims;
+    pthread_mutex_unlock(&st->lock);
+    return hit;
+}
+
+static void cache_put(souk_jwt_verifier_t *v, const uint8_t hash[16], const souk_claims_t *c)
+{
+    stripe_t *st;
+    entry_t *e = slot_for(v, hash, &st);
+    pthread_mutex_lock(&st->lock);
+    memcpy(e->hash, hash, 16);
+    e->claims = *c;
+    e->used = true;
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+/* Decodes and checks the protected header; copies the kid out. */
+static bool header_ok(const char *token, size_t hlen, char *kid, size_t kid_cap)
+{
+    unsigned char raw[MAX_HEADER];
+    size_t rawlen = 0;
+    if (hlen == 0 || hlen > (MAX_HEADER * 4) / 3 ||
+        sodium_base642bin(raw, sizeof(raw) - 1, token, hlen, NULL, &rawlen, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return false;
+    json_t *h = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL);
+    const char *alg = json_string_value(json_object_get(h, "alg"));
+    const char *k = json_string_value(json_object_get(h, "kid"));
+    json_t *typ = json_object_get(h, "typ");
+    bool ok = json_is_object(h) && alg && strcmp(alg, "ES256") == 0 && k &&
+              strlen(k) < kid_cap && (!typ || (json_is_string(typ) &&
+                                               strcmp(json_string_value(typ), "JWT") == 0)) &&
+              !json_object_get(h, "crit");
+    if (ok)
+        snprintf(kid, kid_cap, "%s", k);
+    json_decref(h);
+    return ok;
+}
+
+static bool audience_ok(json_t *aud, const char *want)
+{
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), want) == 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(aud, i, a) if (json_is_string(a) && strcmp(json_string_value(a), want) == 0)
+        return true;
+    return false;
+}
+
+static bool claims_ok(souk_jwt_verifier_t *v, json_t *j, souk_claims_t *c)
+{
+    const char *iss = json_string_value(json_object_get(j, "iss"));
+    const char *sub = json_string_value(json_object_get(j, "sub"));
+    const char *jti = json_string_value(json_object_get(j, "jti"));
+    const char *email = json_string_value(json_object_get(j, "email"));
+    json_t *exp = json_object_get(j, "exp"), *iat = json_object_get(j, "iat");
+    json_t *roles = json_object_get(j, "roles");
+    int64_t now = souk_now_unix();
+    if (!iss || strcmp(iss, v->issuer) != 0 || !audience_ok(json_object_get(j, "aud"), v->audience))
+        return false;
+    if (!json_is_integer(exp) || !json_is_integer(iat) || json_integer_value(exp) <= now ||
+        json_integer_value(iat) > now + v->leeway_s)
+        return false;
+    if (!sub || !souk_uuid_valid(sub, strlen(sub)) || !jti || strlen(jti) > SOUK_UUID_STRLEN ||
+        !email || strlen(email) >= sizeof(c->email) || !json_is_array(roles))
+        return false;
+    memset(c, 0, sizeof(*c));
+    size_t i;
+    json_t *r;
+    json_array_foreach(roles, i, r) c->roles |= souk_role_parse(json_string_value(r));
+    snprintf(c->sub, sizeof(c->sub), "%s", sub);
+    snprintf(c->jti, sizeof(c->jti), "%s", jti);
+    snprintf(c->email, sizeof(c->email), "%s", email);
+    c->exp = json_integer_value(exp);
+    c->iat = json_integer_value(iat);
+    return true;
+}
+
+/* Signature and claims, under the keys read lock. */
+static souk_err_t check_signed(souk_jwt_verifier_t *v, const char *token, size_t len,
+                               const char *kid, souk_claims_t *out)
+{
+    souk_err_t err = SOUK_EAUTH;
+    jwt_t *jwt = NULL;
+    jwk_t *key = NULL;
+    json_t *claims = NULL;
+    pthread_rwlock_rdlock(&v->keys_lock);
+    if (!v->keys) {
+        err = SOUK_EUNAVAIL;
+        goto out;
+    }
+    key = r_jwks_get_by_kid(v->keys, kid);
+    if (!key) {
+        err = SOUK_ENOTFOUND;
+        goto out;
+    }
+    if (r_jwt_init(&jwt) != RHN_OK ||
+        r_jwt_advanced_parsen(jwt, token, len, R_PARSE_NONE, R_FLAG_IGNORE_REMOTE) != RHN_OK ||
+        r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN || r_jwt_get_sign_alg(jwt) != R_JWA_ALG_ES256 ||
+        r_jwt_verify_signature(jwt, key, R_FLAG_IGNORE_REMOTE) != RHN_OK)
+        goto out;
+    claims = r_jwt_get_full_claims_json_t(jwt);
+    if (claims && claims_ok(v, claims, out))
+        err = SOUK_OK;
+out:
+    pthread_rwlock_unlock(&v->keys_lock);
+    json_decref(claims);
+    r_jwk_free(key);
+    r_jwt_free(jwt);
+    return err;
+}
+
+souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claims_t *out)
+{
+    size_t len = token ? strnlen(token, MAX_TOKEN + 1) : 0;
+    const char *dot = len ? memchr(token, '.', len) : NULL;
+    char kid[128];
+    if (!dot || len > MAX_TOKEN || !header_ok(token, (size_t)(dot - token), kid, sizeof(kid)))
+        return SOUK_EAUTH;
+    uint8_t hash[16];
+    crypto_generichash(hash, sizeof(hash), (const uint8_t *)token, len, NULL, 0);
+    if (cache_get(v, hash, out))
+        return SOUK_OK;
+    souk_err_t err = check_signed(v, token, len, kid, out);
+    if ((err == SOUK_ENOTFOUND || err == SOUK_EUNAVAIL) && v->jwks_url &&
+        souk_jwt_verifier_refresh(v) == SOUK_OK)
+        err = check_signed(v, token, len, kid, out);
+    if (err == SOUK_ENOTFOUND)
+        err = SOUK_EAUTH;
+    if (err == SOUK_OK)
+        cache_put(v, hash, out);
+    return err;
+}
+
+bool souk_auth_require(souk_http_ctx_t *ctx, souk_jwt_verifier_t *v, unsigned role,
+                       souk_claims_t *out)
+{
+    const char *token = souk_http_bearer(ctx);
+    if (!token) {
+        souk_http_problem(ctx, 401, "a bearer token is required");
+        return false;
+    }
+    souk_err_t err = souk_jwt_verify(v, token, out);
+    if (err == SOUK_EUNAVAIL) {
+        souk_http_problem(ctx, 503, "token keys are not available yet");
+        return false;
+    }
+    if (err) {
+        souk_http_problem(ctx, 401, "the bearer token is invalid or expired");
+        return false;
+    }
+    if (role && !(out->roles & role)) {
+        souk_http_problem(ctx, 403, "your role does not allow this");
+        return false;
+    }
+    return true;
+}

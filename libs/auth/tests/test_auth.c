@@ -1,0 +1,279 @@
+/* Unit tests of libs/auth: Argon2id hashing, and the verifier against every
+ * forged token we know of: alg none, HS256 keyed with the public key, another
+ * key under our kid, unknown kid, tampered payload, wrong iss/aud, expired. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <rhonabwy.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <souk/auth.h>
+
+static const souk_pwhash_params_t fast = {.opslimit = 1, .memlimit = 8192 * 1024};
+
+static void test_password(void **state)
+{
+    char h1[SOUK_PASSWORD_HASH_MAX], h2[SOUK_PASSWORD_HASH_MAX];
+    assert_int_equal(souk_password_hash("correct horse", &fast, h1), SOUK_OK);
+    assert_int_equal(souk_password_hash("correct horse", &fast, h2), SOUK_OK);
+    assert_true(strncmp(h1, "$argon2id$", 10) == 0);
+    assert_string_not_equal(h1, h2); /* salted */
+    assert_true(souk_password_verify(h1, "correct horse"));
+    assert_false(souk_password_verify(h1, "correct horsE"));
+    assert_false(souk_password_verify(h1, ""));
+    assert_false(souk_password_verify("$argon2id$garbage", "correct horse"));
+    assert_false(souk_password_verify(NULL, "x"));
+}
+
+typedef struct {
+    char path[64];
+    souk_jwt_signer_t *signer;
+    souk_jwt_verifier_t *verifier;
+    jwk_t *priv; /* the same key, for crafting tokens by hand */
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *f = souk_calloc(1, sizeof(*f));
+    snprintf(f->path, sizeof(f->path), "/tmp/souk-test-key-%d.pem", (int)getpid());
+    unlink(f->path);
+    souk_jwt_signer_config_t sc = {.path = f->path, .generate = true, .issuer = "souk-auth",
+                                   .audience = "souk", .ttl_s = 900};
+    assert_int_equal(souk_jwt_signer_new(&sc, &f->signer), SOUK_OK);
+    /* Loading the written file again gives the same key, hence the same kid. */
+    souk_jwt_signer_t *again;
+    assert_int_equal(souk_jwt_signer_new(&sc, &again), SOUK_OK);
+    assert_string_equal(souk_jwt_signer_kid(again), souk_jwt_signer_kid(f->signer));
+    souk_jwt_signer_free(again);
+
+    souk_jwt_verifier_config_t vc = {.issuer = "souk-auth", .audience = "souk"};
+    assert_int_equal(souk_jwt_verifier_new(&vc, &f->verifier), SOUK_OK);
+    json_t *jwks = souk_jwt_signer_jwks(f->signer);
+    assert_null(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "d"));
+    assert_int_equal(souk_jwt_verifier_set_jwks(f->verifier, jwks), SOUK_OK);
+    json_decref(jwks);
+
+    FILE *fp = fopen(f->path, "rb");
+    unsigned char pem[4096];
+    size_t n = fread(pem, 1, sizeof(pem), fp);
+    fclose(fp);
+    r_jwk_init(&f->priv);
+    assert_int_equal(r_jwk_import_from_pem_der(f->priv, R_X509_TYPE_PRIVKEY, R_FORMAT_PEM, pem, n),
+                     RHN_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    souk_jwt_signer_free(f->signer);
+    souk_jwt_verifier_free(f->verifier);
+    r_jwk_free(f->priv);
+    unlink(f->path);
+    souk_free(f);
+    return 0;
+}
+
+static char *b64url(const void *p, size_t n)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = souk_malloc(cap);
+    sodium_bin2base64(out, cap, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+static json_t *good_claims(void)
+{
+    int64_t now = souk_now_unix();
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:[s]}", "iss", "souk-auth", "sub",
+                     "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", "aud", "souk", "exp",
+                     (json_int_t)(now + 600), "iat", (json_int_t)now, "jti",
+                     "7c4b3c52-1111-4b7e-9a35-7f3ad1f0c001", "email", "a@b.c", "roles",
+                     "customer");
+}
+
+/* Signs claims (stolen) with key under kid using rhonabwy directly. */
+static char *sign_with(jwk_t *key, const char *kid, json_t *claims)
+{
+    jwt_t *jwt;
+    r_jwt_init(&jwt);
+    r_jwt_set_full_claims_json_t(jwt, claims);
+    r_jwt_set_sign_alg(jwt, R_JWA_ALG_ES256);
+    r_jwt_set_header_str_value(jwt, "kid", kid);
+    char *t = r_jwt_serialize_signed(jwt, key, 0);
+    char *copy = souk_strdup(t);
+    r_free(t);
+    r_jwt_free(jwt);
+    json_decref(claims);
+    return copy;
+}
+
+/* header.payload.signature from parts, with an HMAC or empty signature. */
+static char *handmade(const char *header_json, json_t *claims, const uint8_t *hmac_key,
+                      size_t key_len)
+{
+    char *payload_json = json_dumps(claims, JSON_COMPACT);
+    char *h = b64url(header_json, strlen(header_json));
+    char *p = b64url(payload_json, strlen(payload_json));
+    char input[2048];
+    snprintf(input, sizeof(input), "%s.%s", h, p);
+    char *sig = souk_strdup("");
+    if (hmac_key) {
+        uint8_t mac[crypto_auth_hmacsha256_BYTES];
+        crypto_auth_hmacsha256_state st;
+        crypto_auth_hmacsha256_init(&st, hmac_key, key_len);
+        crypto_auth_hmacsha256_update(&st, (const uint8_t *)input, strlen(input));
+        crypto_auth_hmacsha256_final(&st, mac);
+        souk_free(sig);
+        sig = b64url(mac, sizeof(mac));
+    }
+    char *token = souk_malloc(strlen(input) + strlen(sig) + 2);
+    snprintf(token, strlen(input) + strlen(sig) + 2, "%s.%s", input, sig);
+    free(payload_json);
+    souk_free(h);
+    souk_free(p);
+    souk_free(sig);
+    json_decref(claims);
+    return token;
+}
+
+static void test_issue_and_verify(void **state)
+{
+    fx_t *f = *state;
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", .email = "a@b.c",
+                       .roles = SOUK_ROLE_CUSTOMER | SOUK_ROLE_ADMIN};
+    char *token;
+    assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);
+    assert_int_equal(c.exp - c.iat, 900);
+    souk_claims_t out;
+    for (int i = 0; i < 2; i++) { /* second round is served by the cache */
+        memset(&out, 0, sizeof(out));
+        assert_int_equal(souk_jwt_verify(f->verifier, token, &out), SOUK_OK);
+        assert_string_equal(out.sub, c.sub);
+        assert_string_equal(out.email, "a@b.c");
+        assert_string_equal(out.jti, c.jti);
+        assert_int_equal(out.roles, SOUK_ROLE_CUSTOMER | SOUK_ROLE_ADMIN);
+    }
+    /* Tampered payload: flip one character in the middle segment. */
+    char *dot = strchr(token, '.');
+    dot[5] = dot[5] == 'A' ? 'B' : 'A';
+    assert_int_equal(souk_jwt_verify(f->verifier, token, &out), SOUK_EAUTH);
+    souk_free(token);
+}
+
+static void test_forgeries(void **state)
+{
+    fx_t *f = *state;
+    const char *kid = souk_jwt_signer_kid(f->signer);
+    souk_claims_t out;
+    char header[256];
+    char *t;
+
+    /* Control: a hand-crafted token with our key and good claims verifies. */
+    t = sign_with(f->priv, kid, good_claims());
+    assert_int_equal(souk_jwt_verify(f->verifier, t, &out), SOUK_OK);
+    souk_free(t);
+
+    snprintf(header, sizeof(header), "{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+    t = handmade(header, good_claims(), NULL, 0);
+    assert_int_equal(souk_jwt_verify(f->verifier, t, &out), SOUK_EAUTH);
+    souk_free(t);
+
+    /* HS256 keyed with the public key's PEM and with its JWK x coordinate. */
+    jwk_t *pub;
+    r_jwk_init(&pub);
+    r_jwk_extract_pubkey(f->priv, pub, 0);
+    unsigned char pem[1024];
+    size_t pem_len = sizeof(pem);
+    assert_int_equal(r_jwk_export_to_pem_der(pub, R_FORMAT_PEM, pem, &pem_len, 0), RHN_OK);
+    snprintf(header, sizeof(header), "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+    t = handmade(header, good_claims(), pem, pem_len);
+    assert_int_equal(souk_jwt_verify(f->verifier, t, &out), SOUK_EAUTH);
+    souk_free(t);
+    r_jwk_free(pub);
+
+    /* An attacker's own ES256 key presented under our kid. */
+    jwk_t *evil, *evil_pub;
+    r_jwk_init(&evil);
+    r_jwk_init(&evil_pub);
+    r_jwk_generate_key_pair(evil, evil_pub, R_KEY_TYPE_EC, 256, NULL);
+    t = sign_with(evil, kid, good_claims());
+    assert_int_equal(souk_jwt_verify(f->verifier, t, &out), SOUK_EAUTH);
+    souk_free(t);
+    /* ... and under a kid we do not know. */
+    t = sign_with(evil, "unknown-kid", good_claims());
+    assert_int_equal(souk_jwt_verify(f->verifier, t, &out), SOUK_EAUTH);
+    souk_free(t);
+    r_jwk_free(evil);
+    r_jwk_free(evil_pub);
+
+    /* Our key, bad claims. */
+    static const char *const bad[] = {"iss", "aud", "exp", "sub", "roles"};
+    json_t *values[] = {json_string("someone-else"), json_string("other-audience"),
+                        json_integer(souk_now_unix() - 5), json_string("not-a-uuid"),
+                        json_string("admin")};
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
+        json_t *claims = good_claims();
+        json_object_set_new(claims, bad[i], values[i]);
+        t = sign_with(f->priv, kid, claims);
+        assert_int_equal(souk_jwt_verify(f->verifier, t, &out), SOUK_EAUTH);
+        souk_free(t);
+    }
+
+    /* Garbage. */
+    const char *junk[] = {"", "abc", "a.b.c", "..", "eyJhbGciOiJFUzI1NiJ9..", NULL};
+    for (size_t i = 0; junk[i]; i++)
+        assert_int_equal(souk_jwt_verify(f->verifier, junk[i], &out), SOUK_EAUTH);
+    assert_int_equal(souk_jwt_verify(f->verifier, NULL, &out), SOUK_EAUTH);
+}
+
+static void test_no_keys(void **state)
+{
+    souk_jwt_verifier_config_t vc = {.issuer = "souk-auth", .audience = "souk"};
+    souk_jwt_verifier_t *v;
+    assert_int_equal(souk_jwt_verifier_new(&vc, &v), SOUK_OK);
+    assert_false(souk_jwt_verifier_ready(v));
+    fx_t *f = *state;
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", .email = "a@b.c",
+                       .roles = SOUK_ROLE_CUSTOMER};
+    char *token;
+    assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);
+    assert_int_equal(souk_jwt_verify(v, token, &c), SOUK_EUNAVAIL);
+    json_t *bad = json_pack("{s:[{s:s}]}", "keys", "kty", "nonsense");
+    assert_int_equal(souk_jwt_verifier_set_jwks(v, bad), SOUK_EINVAL);
+    json_decref(bad);
+    souk_free(token);
+    souk_jwt_verifier_free(v);
+}
+
+static void test_roles(void **state)
+{
+    assert_int_equal(souk_role_parse("admin"), SOUK_ROLE_ADMIN);
+    assert_int_equal(souk_role_parse("customer"), SOUK_ROLE_CUSTOMER);
+    assert_int_equal(souk_role_parse("root"), 0);
+    assert_int_equal(souk_role_parse(NULL), 0);
+    json_t *j = souk_roles_json(SOUK_ROLE_ADMIN | SOUK_ROLE_CUSTOMER);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+}
+
+int main(void)
+{
+    if (souk_auth_init() != SOUK_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_password),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test_setup_teardown(test_issue_and_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forgeries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
