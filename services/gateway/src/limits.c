@@ -1,0 +1,140 @@
+/* limits.c: what the gateway checks before routing: CORS for configured
+ * origins (answering preflights itself) and a per-client token bucket. The
+ * bucket table is fixed-size and direct-mapped: memory stays bounded however
+ * many clients appear, at the price that two colliding clients may reset each
+ * other's bucket (erring towards letting a request through). */
+#include "gateway.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RL_SLOTS 65536
+#define RL_STRIPES 64
+
+typedef struct {
+    char client[48];
+    double tokens;
+    uint64_t last_ns;
+} bucket_t;
+
+struct gw_ratelimit {
+    double rate, burst;
+    pthread_mutex_t locks[RL_STRIPES];
+    bucket_t slots[RL_SLOTS];
+};
+
+gw_ratelimit_t *gw_ratelimit_new(double rps, double burst)
+{
+    if (rps <= 0)
+        return NULL;
+    gw_ratelimit_t *rl = souk_calloc(1, sizeof(*rl));
+    rl->rate = rps;
+    rl->burst = burst >= 1 ? burst : rps;
+    for (int i = 0; i < RL_STRIPES; i++)
+        pthread_mutex_init(&rl->locks[i], NULL);
+    return rl;
+}
+
+void gw_ratelimit_free(gw_ratelimit_t *rl)
+{
+    if (!rl)
+        return;
+    for (int i = 0; i < RL_STRIPES; i++)
+        pthread_mutex_destroy(&rl->locks[i]);
+    souk_free(rl);
+}
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+bool gw_ratelimit_take(gw_ratelimit_t *rl, const char *client, long *retry_after_s)
+{
+    uint32_t h = fnv1a(client);
+    bucket_t *b = &rl->slots[h % RL_SLOTS];
+    pthread_mutex_t *lock = &rl->locks[h % RL_STRIPES];
+    uint64_t now = souk_now_mono_ns();
+    pthread_mutex_lock(lock);
+    if (strncmp(b->client, client, sizeof(b->client)) != 0) {
+        snprintf(b->client, sizeof(b->client), "%s", client);
+        b->tokens = rl->burst;
+        b->last_ns = now;
+    }
+    b->tokens = fmin(rl->burst, b->tokens + (double)(now - b->last_ns) / 1e9 * rl->rate);
+    b->last_ns = now;
+    bool ok = b->tokens >= 1;
+    if (ok)
+        b->tokens -= 1;
+    else
+        *retry_after_s = (long)ceil((1 - b->tokens) / rl->rate);
+    pthread_mutex_unlock(lock);
+    return ok;
+}
+
+static bool origin_allowed(const gateway_t *gw, const char *origin)
+{
+    for (char **o = gw->cors_origins; o && *o; o++)
+        if (strcmp(*o, "*") == 0 || strcmp(*o, origin) == 0)
+            return true;
+    return false;
+}
+
+/* Returns false when it answered (a preflight). */
+static bool cors(souk_http_ctx_t *ctx, gateway_t *gw)
+{
+    const char *origin = souk_http_header(ctx, "Origin");
+    bool preflight = strcmp(ctx->method, "OPTIONS") == 0 &&
+                     souk_http_header(ctx, "Access-Control-Request-Method");
+    if (!origin)
+        return true;
+    if (!origin_allowed(gw, origin)) {
+        if (!preflight)
+            return true; /* the browser enforces the missing CORS headers */
+        ctx->route = "cors_preflight";
+        souk_http_problem(ctx, 403, "origin not allowed");
+        return false;
+    }
+    souk_http_set_header(ctx, "Access-Control-Allow-Origin", origin);
+    souk_http_set_header(ctx, "Vary", "Origin");
+    souk_http_set_header(ctx, "Access-Control-Expose-Headers",
+                         "X-Request-Id, traceparent, Retry-After, Location");
+    if (!preflight)
+        return true;
+    ctx->route = "cors_preflight";
+    souk_http_set_header(ctx, "Access-Control-Allow-Methods",
+                         "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    souk_http_set_header(ctx, "Access-Control-Allow-Headers",
+                         "Authorization, Content-Type, Idempotency-Key, X-Request-Id, traceparent");
+    souk_http_set_header(ctx, "Access-Control-Max-Age", "600");
+    souk_http_reply_empty(ctx, 204);
+    return false;
+}
+
+static bool is_probe(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+bool gw_hook(souk_http_ctx_t *ctx, void *ud)
+{
+    gateway_t *gw = ud;
+    if (!cors(ctx, gw))
+        return false;
+    long retry = 1;
+    if (gw->ratelimit && !is_probe(ctx->path) &&
+        !gw_ratelimit_take(gw->ratelimit, ctx->client_ip, &retry)) {
+        souk_metric_inc(gw->rate_limited, NULL, 1);
+        ctx->route = "rate_limited";
+        souk_http_set_header(ctx, "Retry-After", souk_arena_printf(ctx->arena, "%ld", retry));
+        souk_http_problem(ctx, 429, "too many requests; slow down");
+        return false;
+    }
+    return true;
+}
