@@ -85,9 +85,8 @@ static souk_err_t load_key(souk_jwt_signer_t *s, const souk_jwt_signer_config_t 
         err = generate(s, cfg->path);
         goto out; /* s->priv was filled by generation */
     }
-    if (err == SOUK_OK &&
-        r_jwk_import_from_pem_der(s->priv, R_X509_TYPE_PRIVKEY, R_FORMAT_PEM,
-                                  (const unsigned char *)pem, len) != RHN_OK)
+    if (err == SOUK_OK && r_jwk_import_from_pem_der(s->priv, R_X509_TYPE_PRIVKEY, R_FORMAT_PEM,
+                                                    (const unsigned char *)pem, len) != RHN_OK)
         err = SOUK_EINVAL;
 out:
     souk_free(pem);
@@ -167,10 +166,10 @@ souk_err_t souk_jwt_issue(souk_jwt_signer_t *s, souk_claims_t *c, char **token)
     souk_uuid_v4(c->jti);
     c->iat = souk_now_unix();
     c->exp = c->iat + s->ttl_s;
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o}", "iss", s->issuer,
-                               "sub", c->sub, "aud", s->audience, "exp", (json_int_t)c->exp,
-                               "iat", (json_int_t)c->iat, "jti", c->jti, "email", c->email,
-                               "roles", souk_roles_json(c->roles));
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o}", "iss", s->issuer, "sub", c->sub,
+                  "aud", s->audience, "exp", (json_int_t)c->exp, "iat", (json_int_t)c->iat, "jti",
+                  c->jti, "email", c->email, "roles", souk_roles_json(c->roles));
     if (!claims || r_jwt_init(&jwt) != RHN_OK)
         goto out;
     if (r_jwt_set_full_claims_json_t(jwt, claims) != RHN_OK ||

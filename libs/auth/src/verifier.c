@@ -11,9 +11,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#define MAX_TOKEN 4096
-#define MAX_HEADER 1024
-#define STRIPES 16
+#define MAX_TOKEN               4096
+#define MAX_HEADER              1024
+#define STRIPES                 16
 #define REFRESH_MIN_INTERVAL_NS (5ull * 1000000000ull)
 
 typedef struct {
@@ -182,9 +182,8 @@ static bool header_ok(const char *token, size_t hlen, char *kid, size_t kid_cap)
     const char *alg = json_string_value(json_object_get(h, "alg"));
     const char *k = json_string_value(json_object_get(h, "kid"));
     json_t *typ = json_object_get(h, "typ");
-    bool ok = json_is_object(h) && alg && strcmp(alg, "ES256") == 0 && k &&
-              strlen(k) < kid_cap && (!typ || (json_is_string(typ) &&
-                                               strcmp(json_string_value(typ), "JWT") == 0)) &&
+    bool ok = json_is_object(h) && alg && strcmp(alg, "ES256") == 0 && k && strlen(k) < kid_cap &&
+              (!typ || (json_is_string(typ) && strcmp(json_string_value(typ), "JWT") == 0)) &&
               !json_object_get(h, "crit");
     if (ok)
         snprintf(kid, kid_cap, "%s", k);
@@ -198,8 +197,8 @@ static bool audience_ok(json_t *aud, const char *want)
         return strcmp(json_string_value(aud), want) == 0;
     size_t i;
     json_t *a;
-    json_array_foreach(aud, i, a) if (json_is_string(a) && strcmp(json_string_value(a), want) == 0)
-        return true;
+    json_array_foreach(aud, i, a) if (json_is_string(a) &&
+                                      strcmp(json_string_value(a), want) == 0) return true;
     return false;
 }
 

@@ -43,8 +43,8 @@ static int setup(void **state)
     fx_t *f = souk_calloc(1, sizeof(*f));
     snprintf(f->path, sizeof(f->path), "/tmp/souk-test-key-%d.pem", (int)getpid());
     unlink(f->path);
-    souk_jwt_signer_config_t sc = {.path = f->path, .generate = true, .issuer = "souk-auth",
-                                   .audience = "souk", .ttl_s = 900};
+    souk_jwt_signer_config_t sc = {
+        .path = f->path, .generate = true, .issuer = "souk-auth", .audience = "souk", .ttl_s = 900};
     assert_int_equal(souk_jwt_signer_new(&sc, &f->signer), SOUK_OK);
     /* Loading the written file again gives the same key, hence the same kid. */
     souk_jwt_signer_t *again;
@@ -95,8 +95,7 @@ static json_t *good_claims(void)
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:[s]}", "iss", "souk-auth", "sub",
                      "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", "aud", "souk", "exp",
                      (json_int_t)(now + 600), "iat", (json_int_t)now, "jti",
-                     "7c4b3c52-1111-4b7e-9a35-7f3ad1f0c001", "email", "a@b.c", "roles",
-                     "customer");
+                     "7c4b3c52-1111-4b7e-9a35-7f3ad1f0c001", "email", "a@b.c", "roles", "customer");
 }
 
 /* Signs claims (stolen) with key under kid using rhonabwy directly. */
@@ -147,7 +146,8 @@ static char *handmade(const char *header_json, json_t *claims, const uint8_t *hm
 static void test_issue_and_verify(void **state)
 {
     fx_t *f = *state;
-    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", .email = "a@b.c",
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001",
+                       .email = "a@b.c",
                        .roles = SOUK_ROLE_CUSTOMER | SOUK_ROLE_ADMIN};
     char *token;
     assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);
@@ -241,7 +241,8 @@ static void test_no_keys(void **state)
     assert_int_equal(souk_jwt_verifier_new(&vc, &v), SOUK_OK);
     assert_false(souk_jwt_verifier_ready(v));
     fx_t *f = *state;
-    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", .email = "a@b.c",
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001",
+                       .email = "a@b.c",
                        .roles = SOUK_ROLE_CUSTOMER};
     char *token;
     assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);

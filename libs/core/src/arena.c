@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define ARENA_FIRST_CHUNK 4096
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN       16
 
 typedef struct chunk {
     struct chunk *next;

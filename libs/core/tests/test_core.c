@@ -18,18 +18,23 @@ static void test_parse_long_table(void **state)
         souk_err_t want;
         long value;
     } cases[] = {
-        {"0", 0, 10, SOUK_OK, 0},        {"10", 0, 10, SOUK_OK, 10},
-        {"11", 0, 10, SOUK_EINVAL, 0},   {"-1", 0, 10, SOUK_EINVAL, 0},
-        {"-5", -10, 10, SOUK_OK, -5},    {"", 0, 10, SOUK_EINVAL, 0},
-        {" 1", 0, 10, SOUK_EINVAL, 0},   {"+1", 0, 10, SOUK_EINVAL, 0},
-        {"1x", 0, 10, SOUK_EINVAL, 0},   {"1.5", 0, 10, SOUK_EINVAL, 0},
+        {"0", 0, 10, SOUK_OK, 0},
+        {"10", 0, 10, SOUK_OK, 10},
+        {"11", 0, 10, SOUK_EINVAL, 0},
+        {"-1", 0, 10, SOUK_EINVAL, 0},
+        {"-5", -10, 10, SOUK_OK, -5},
+        {"", 0, 10, SOUK_EINVAL, 0},
+        {" 1", 0, 10, SOUK_EINVAL, 0},
+        {"+1", 0, 10, SOUK_EINVAL, 0},
+        {"1x", 0, 10, SOUK_EINVAL, 0},
+        {"1.5", 0, 10, SOUK_EINVAL, 0},
         {"99999999999999999999999", 0, 10, SOUK_EINVAL, 0},
         {"0x10", 0, 100, SOUK_EINVAL, 0},
     };
     for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
         long v = -42;
-        souk_err_t err = souk_parse_long(cases[i].in, strlen(cases[i].in), cases[i].min,
-                                         cases[i].max, &v);
+        souk_err_t err =
+            souk_parse_long(cases[i].in, strlen(cases[i].in), cases[i].min, cases[i].max, &v);
         assert_int_equal(err, cases[i].want);
         if (err == SOUK_OK)
             assert_int_equal(v, cases[i].value);
@@ -151,9 +156,12 @@ static void test_buf_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_long_table), cmocka_unit_test(test_env_getters),
-        cmocka_unit_test(test_uuid),             cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_rfc3339),          cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_parse_long_table),
+        cmocka_unit_test(test_env_getters),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_buf_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_SIZE 8
-#define DEFAULT_ACQUIRE_MS 5000
+#define DEFAULT_SIZE         8
+#define DEFAULT_ACQUIRE_MS   5000
 #define DEFAULT_STATEMENT_MS 10000
 
 static souk_err_t collect(souk_buf_t *out, void *ud)
@@ -96,8 +96,7 @@ static souk_err_t conn_open(souk_db_pool_t *p, souk_db_conn_t **out)
 {
     char options[64] = "";
     if (p->cfg.statement_timeout_ms > 0)
-        snprintf(options, sizeof(options), "-c statement_timeout=%d",
-                 p->cfg.statement_timeout_ms);
+        snprintf(options, sizeof(options), "-c statement_timeout=%d", p->cfg.statement_timeout_ms);
     const char *keys[] = {"dbname", "application_name", "connect_timeout", "options", NULL};
     const char *vals[] = {p->conninfo, p->app_name, "5", options, NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
@@ -166,8 +165,7 @@ void souk_db_release(souk_db_pool_t *p, souk_db_conn_t *c)
         return;
     if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         souk_db_rollback(c);
-    bool healthy = PQstatus(c->pg) == CONNECTION_OK &&
-                   PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    bool healthy = PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     pthread_mutex_lock(&p->lock);
     if (healthy) {
         p->idle[p->nidle++] = c;

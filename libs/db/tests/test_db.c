@@ -20,8 +20,8 @@ static const char *url(void)
 
 static souk_db_pool_t *pool_of(int size, int timeout_ms)
 {
-    souk_db_config_t cfg = {.conninfo = url(), .app_name = "test_db", .size = size,
-                            .acquire_timeout_ms = timeout_ms};
+    souk_db_config_t cfg = {
+        .conninfo = url(), .app_name = "test_db", .size = size, .acquire_timeout_ms = timeout_ms};
     souk_db_pool_t *p = NULL;
     assert_int_equal(souk_db_pool_new(&cfg, &p), SOUK_OK);
     return p;
@@ -66,8 +66,7 @@ static void test_errors_and_rollback(void **state)
     assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"2", "-1"}, NULL), SOUK_EINVAL);
     assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"x", "1"}, NULL), SOUK_EINVAL);
     /* SQL metacharacters are just data */
-    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"3", "1); DROP TABLE x; --"},
-                                   NULL),
+    assert_int_equal(souk_db_query(c, &ins, 2, (const char *[]){"3", "1); DROP TABLE x; --"}, NULL),
                      SOUK_EINVAL);
 
     /* A transaction left open is rolled back when the connection goes back. */
@@ -139,8 +138,7 @@ static void test_migrations_once(void **state)
     snprintf(n1, sizeof(n1), "0001_m%08x.sql", tag);
     snprintf(n2, sizeof(n2), "0002_m%08x.sql", tag);
     snprintf(n3, sizeof(n3), "0003_m%08x.sql", tag);
-    snprintf(s1, sizeof(s1), "CREATE TABLE m%08x (v int); INSERT INTO m%08x VALUES (1);", tag,
-             tag);
+    snprintf(s1, sizeof(s1), "CREATE TABLE m%08x (v int); INSERT INTO m%08x VALUES (1);", tag, tag);
     snprintf(s2, sizeof(s2), "INSERT INTO m%08x VALUES (2);", tag);
     souk_migration_t list[] = {{n1, s1}, {n2, s2}, {NULL, NULL}};
 

@@ -81,8 +81,8 @@ static json_t *member(souk_valid_t *v, json_t *obj, const char *field, int flags
     return NULL;
 }
 
-bool souk_valid_string(souk_valid_t *v, json_t *obj, const char *field, int flags,
-                       size_t min_chars, size_t max_chars, const char **out)
+bool souk_valid_string(souk_valid_t *v, json_t *obj, const char *field, int flags, size_t min_chars,
+                       size_t max_chars, const char **out)
 {
     json_t *m = member(v, obj, field, flags);
     if (!m)
@@ -101,16 +101,15 @@ bool souk_valid_string(souk_valid_t *v, json_t *obj, const char *field, int flag
         if (min_chars > 0 && n == 0)
             souk_valid_error(v, field, "must not be empty");
         else
-            souk_valid_error(v, field, "must be %zu to %zu characters long", min_chars,
-                             max_chars);
+            souk_valid_error(v, field, "must be %zu to %zu characters long", min_chars, max_chars);
         return false;
     }
     *out = s;
     return true;
 }
 
-bool souk_valid_integer(souk_valid_t *v, json_t *obj, const char *field, int flags,
-                        long long min, long long max, long long *out)
+bool souk_valid_integer(souk_valid_t *v, json_t *obj, const char *field, int flags, long long min,
+                        long long max, long long *out)
 {
     json_t *m = member(v, obj, field, flags);
     if (!m)

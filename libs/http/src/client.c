@@ -9,10 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_TIMEOUT_MS         10000
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
-#define DEFAULT_MAX_RESPONSE (8u << 20)
-#define MAX_RESPONSE_HEADERS (64u << 10)
+#define DEFAULT_MAX_RESPONSE       (8u << 20)
+#define MAX_RESPONSE_HEADERS       (64u << 10)
 
 struct souk_http_client {
     CURLSH *share;
@@ -163,7 +163,8 @@ souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout_ms ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+                     req->connect_timeout_ms ? req->connect_timeout_ms
+                                             : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <ulfius.h>
 
-#define SOUK_HTTP_MAX_ROUTES 64
+#define SOUK_HTTP_MAX_ROUTES   64
 #define SOUK_HTTP_MAX_SEGMENTS 16
 
 typedef struct {

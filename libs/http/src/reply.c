@@ -66,7 +66,10 @@ void souk_http_reply_raw(souk_http_ctx_t *ctx, int status, const char *content_t
         return;
     if (content_type)
         souk_http_set_header(ctx, "Content-Type", content_type);
-    ulfius_set_binary_body_response(ctx->ures, (unsigned)status, data ? data : "", len);
+    struct _u_response *res = ctx->ures;
+    res->status = status;
+    if (len > 0) /* ulfius refuses an empty body and would leave the status alone */
+        ulfius_set_binary_body_response(res, (unsigned)status, data, len);
 }
 
 static void reply_json_as(souk_http_ctx_t *ctx, int status, const char *type, json_t *body)
@@ -91,8 +94,7 @@ void souk_http_reply_empty(souk_http_ctx_t *ctx, int status)
     souk_http_reply_raw(ctx, status, NULL, NULL, 0);
 }
 
-void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail,
-                              json_t *errors)
+void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail, json_t *errors)
 {
     json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank", "title",
                           souk_http_status_title(status), "status", status, "detail",

@@ -113,7 +113,8 @@ static void capture(souk_http_ctx_t *ctx, const souk_http__route_t *r, const pat
         if (r->segs[i][0] != ':')
             continue;
         ctx->param_names[ctx->nparams] = r->segs[i] + 1;
-        ctx->param_values[ctx->nparams++] = souk_arena_strndup(ctx->arena, path->p[i], path->len[i]);
+        ctx->param_values[ctx->nparams++] =
+            souk_arena_strndup(ctx->arena, path->p[i], path->len[i]);
     }
 }
 

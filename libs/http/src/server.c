@@ -32,8 +32,8 @@ static bool request_id_ok(const char *s)
     return true;
 }
 
-static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv,
-                     const struct _u_request *req, struct _u_response *res)
+static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct _u_request *req,
+                     struct _u_response *res)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->arena = souk_arena_new();
@@ -128,15 +128,15 @@ static void access_log(souk_http_ctx_t *ctx, double seconds)
     souk_http_server_t *srv = ctx->srv;
     char status[8];
     snprintf(status, sizeof(status), "%d", ctx->status);
-    souk_metric_inc(srv->requests,
-                    (const char *[]){srv->service, ctx->method, ctx->route, status}, 1);
+    souk_metric_inc(srv->requests, (const char *[]){srv->service, ctx->method, ctx->route, status},
+                    1);
     souk_metric_observe(srv->durations, (const char *[]){srv->service, ctx->method, ctx->route},
                         seconds);
     /* Probes and scrapes would drown the log; keep them at debug. */
-    bool quiet = ctx->path[0] == '/' && (strcmp(ctx->path, "/healthz") == 0 ||
-                                         strcmp(ctx->path, "/readyz") == 0 ||
-                                         strcmp(ctx->path, "/metrics") == 0);
-    souk_log_level_t level = quiet ? SOUK_LOG_DEBUG
+    bool quiet = ctx->path[0] == '/' &&
+                 (strcmp(ctx->path, "/healthz") == 0 || strcmp(ctx->path, "/readyz") == 0 ||
+                  strcmp(ctx->path, "/metrics") == 0);
+    souk_log_level_t level = quiet                ? SOUK_LOG_DEBUG
                              : ctx->status >= 500 ? SOUK_LOG_WARN
                                                   : SOUK_LOG_INFO;
     if (!souk_log_enabled(level))

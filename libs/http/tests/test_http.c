@@ -40,14 +40,14 @@ static void test_valid_fields(void **state)
     assert_false(souk_valid_string(&v, o, "nul", SOUK_FIELD_NULLABLE, 0, 9, &s));
     assert_true(souk_valid_ok(&v));
 
-    assert_false(souk_valid_string(&v, o, "s", 0, 0, 9, &s));          /* wrong type */
-    assert_false(souk_valid_integer(&v, o, "big", 0, 0, 10000, &n));   /* real, not int */
-    assert_false(souk_valid_integer(&v, o, "n", 0, 6, 10, &n));        /* out of range */
-    assert_false(souk_valid_string(&v, o, "empty", 0, 1, 9, &s));      /* too short */
+    assert_false(souk_valid_string(&v, o, "s", 0, 0, 9, &s));        /* wrong type */
+    assert_false(souk_valid_integer(&v, o, "big", 0, 0, 10000, &n)); /* real, not int */
+    assert_false(souk_valid_integer(&v, o, "n", 0, 6, 10, &n));      /* out of range */
+    assert_false(souk_valid_string(&v, o, "empty", 0, 1, 9, &s));    /* too short */
     assert_false(souk_valid_string(&v, o, "gone", SOUK_FIELD_REQUIRED, 1, 9, &s));
     assert_false(souk_valid_boolean(&v, o, "x", 0, &b));
-    souk_valid_known(&v, o, (const char *const[]){"name", "n", "big", "s", "b", "empty", "nul",
-                                                  NULL});
+    souk_valid_known(&v, o,
+                     (const char *const[]){"name", "n", "big", "s", "b", "empty", "nul", NULL});
     static const char *const want[] = {"s", "big", "n", "empty", "gone", "x", "x"};
     assert_int_equal(json_array_size(v.errors), SOUK_ARRAY_LEN(want));
     for (size_t i = 0; i < SOUK_ARRAY_LEN(want); i++) {
@@ -88,8 +88,8 @@ static void echo(souk_http_ctx_t *ctx, void *ud)
     if (!souk_valid_ok(&v)) {
         souk_valid_reply(ctx, &v);
     } else {
-        souk_http_reply_json(ctx, 201, json_pack("{s:s, s:s}", "id", souk_http_param(ctx, "id"),
-                                                 "name", name));
+        souk_http_reply_json(
+            ctx, 201, json_pack("{s:s, s:s}", "id", souk_http_param(ctx, "id"), "name", name));
     }
     souk_valid_cleanup(&v);
 }
@@ -104,6 +104,11 @@ static void list(souk_http_ctx_t *ctx, void *ud)
     else
         souk_http_reply_json(ctx, 200, souk_http_page_body(json_array(), &p, 0));
     souk_valid_cleanup(&v);
+}
+
+static void removed(souk_http_ctx_t *ctx, void *ud)
+{
+    souk_http_reply_empty(ctx, 204);
 }
 
 static void forgetful(souk_http_ctx_t *ctx, void *ud)
@@ -132,12 +137,13 @@ static int setup(void **state)
     fixture_t *f = souk_calloc(1, sizeof(*f));
     f->metrics = souk_metrics_new();
     int port = free_port();
-    souk_http_config_t cfg = {.service = "test", .port = port, .body_limit = 1024,
-                              .metrics = f->metrics};
+    souk_http_config_t cfg = {
+        .service = "test", .port = port, .body_limit = 1024, .metrics = f->metrics};
     assert_int_equal(souk_http_server_new(&cfg, &f->srv), SOUK_OK);
     souk_http_route(f->srv, "POST", "/things/:id", echo, NULL);
     souk_http_route(f->srv, "GET", "/things", list, NULL);
     souk_http_route(f->srv, "GET", "/forgetful", forgetful, NULL);
+    souk_http_route(f->srv, "DELETE", "/things/:id", removed, NULL);
     souk_http_set_ready(f->srv, ready, f);
     assert_int_equal(souk_http_server_start(f->srv), SOUK_OK);
     f->client = souk_http_client_new();
@@ -171,8 +177,8 @@ static void call(fixture_t *f, const char *method, const char *path, const char 
     snprintf(url, sizeof(url), "%s%s", f->base, path);
     snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
     const char *headers[] = {ct, "X-Request-Id: req-123", NULL};
-    souk_http_request_t req = {.method = method, .url = url, .headers = headers, .body = body,
-                               .body_len = body_len};
+    souk_http_request_t req = {
+        .method = method, .url = url, .headers = headers, .body = body, .body_len = body_len};
     souk_http_response_t resp;
     assert_int_equal(souk_http_fetch(f->client, &req, &resp), SOUK_OK);
     memset(r, 0, sizeof(*r));
@@ -210,6 +216,10 @@ static void test_server_happy_path(void **state)
     assert_string_equal(json_string_value(json_object_get(r.body, "id")), "42");
     assert_string_equal(json_string_value(json_object_get(r.body, "name")), "bob");
     json_decref(r.body);
+
+    call(f, "DELETE", "/things/7", NULL, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 204);
+    assert_null(r.body);
 
     call(f, "GET", "/things?page=2&limit=5", NULL, NULL, 0, NULL, &r);
     assert_int_equal(r.status, 200);

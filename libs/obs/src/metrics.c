@@ -16,8 +16,8 @@ typedef struct series {
     struct series *next;
     char *key; /* label values joined by '\x1f' */
     char **values;
-    _Atomic uint64_t value; /* counter count, or gauge double bits */
-    _Atomic uint64_t sum;   /* histogram sum (double bits) */
+    _Atomic uint64_t value;    /* counter count, or gauge double bits */
+    _Atomic uint64_t sum;      /* histogram sum (double bits) */
     _Atomic uint64_t *buckets; /* histogram: nbuckets + 1 (+Inf) */
 } series_t;
 
@@ -45,9 +45,8 @@ struct souk_metrics {
     collector_t *collectors;
 };
 
-const double souk_metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                               0.05,   0.1,   0.25,   0.5,   1,    2.5,
-                                               5,      10};
+const double souk_metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const size_t souk_metrics_latency_nbuckets = SOUK_ARRAY_LEN(souk_metrics_latency_buckets);
 
 souk_metrics_t *souk_metrics_new(void)

@@ -22,8 +22,8 @@ static void test_exposition(void **state)
     souk_metric_inc(c, (const char *[]){"GET", "/a/:id"}, 2);
     souk_metric_inc(c, (const char *[]){"GET", "/a/:id"}, 1);
     souk_metric_inc(c, (const char *[]){"POST", "we\"ird\\"}, 1);
-    souk_metric_t *h = souk_metrics_histogram(m, "lat_seconds", "Latency.", NULL,
-                                              (const double[]){0.1, 1}, 2);
+    souk_metric_t *h =
+        souk_metrics_histogram(m, "lat_seconds", "Latency.", NULL, (const double[]){0.1, 1}, 2);
     souk_metric_observe(h, NULL, 0.05);
     souk_metric_observe(h, NULL, 0.5);
     souk_metric_observe(h, NULL, 5);

@@ -12,8 +12,8 @@
 
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 128
-#define AUTH_NAME_MAX 100
-#define AUTH_EMAIL_MAX 254
+#define AUTH_NAME_MAX     100
+#define AUTH_EMAIL_MAX    254
 
 typedef struct {
     souk_db_pool_t *db;

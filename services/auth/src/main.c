@@ -60,8 +60,8 @@ static souk_err_t init_app(auth_app_t *app, const config_t *cfg, souk_metrics_t 
     app->trust_forwarded = cfg->trust_forwarded;
     sem_init(&app->hash_slots, 0, (unsigned)cfg->hash_slots);
     app->logins = souk_metrics_counter(m, "auth_logins_total", "Login attempts by result.", result);
-    app->registrations = souk_metrics_counter(m, "auth_registrations_total",
-                                              "Accounts registered.", result);
+    app->registrations =
+        souk_metrics_counter(m, "auth_registrations_total", "Accounts registered.", result);
     app->refreshes = souk_metrics_counter(m, "auth_refreshes_total",
                                           "Refresh token presentations by result.", result);
     /* A hash of a random password, so unknown emails cost the same as known. */
@@ -85,15 +85,19 @@ int main(void)
         souk_log_error("invalid configuration");
         goto out;
     }
-    souk_db_config_t dbc = {.conninfo = cfg.db_url, .app_name = "auth-service",
-                            .size = cfg.pool_size, .metrics = metrics};
+    souk_db_config_t dbc = {.conninfo = cfg.db_url,
+                            .app_name = "auth-service",
+                            .size = cfg.pool_size,
+                            .metrics = metrics};
     souk_jwt_signer_config_t sc = {.pem = souk_env_str("JWT_PRIVATE_KEY", NULL),
                                    .path = souk_env_str("JWT_PRIVATE_KEY_FILE", NULL),
-                                   .generate = true, .issuer = cfg.issuer, .audience = "souk",
+                                   .generate = true,
+                                   .issuer = cfg.issuer,
+                                   .audience = "souk",
                                    .ttl_s = (int)cfg.access_ttl};
     souk_jwt_verifier_config_t vc = {.issuer = cfg.issuer, .audience = "souk"};
-    souk_http_config_t hc = {.service = "auth-service", .bind = cfg.bind, .port = cfg.port,
-                             .metrics = metrics};
+    souk_http_config_t hc = {
+        .service = "auth-service", .bind = cfg.bind, .port = cfg.port, .metrics = metrics};
     if (!sc.pem && !sc.path) {
         souk_log_error("set JWT_PRIVATE_KEY (PEM) or JWT_PRIVATE_KEY_FILE");
         goto out;
@@ -101,8 +105,7 @@ int main(void)
     json_t *jwks = NULL;
     if (init_app(&app, &cfg, metrics) || souk_db_pool_new(&dbc, &app.db) ||
         souk_db_migrate(app.db, souk_migrations, 30) || souk_jwt_signer_new(&sc, &app.signer) ||
-        souk_jwt_verifier_new(&vc, &app.verifier) ||
-        !(jwks = souk_jwt_signer_jwks(app.signer)) ||
+        souk_jwt_verifier_new(&vc, &app.verifier) || !(jwks = souk_jwt_signer_jwks(app.signer)) ||
         souk_jwt_verifier_set_jwks(app.verifier, jwks)) {
         json_decref(jwks);
         souk_log_error("start-up failed");

@@ -255,7 +255,8 @@ static void do_login(souk_http_ctx_t *ctx, void *ud)
         souk_http_problem(ctx, 403, "this account is disabled");
         goto out;
     }
-    if ((err = souk_db_begin(c)) != SOUK_OK || (err = store_throttle_clear(c, keys[0])) != SOUK_OK) {
+    if ((err = souk_db_begin(c)) != SOUK_OK ||
+        (err = store_throttle_clear(c, keys[0])) != SOUK_OK) {
         reply_err(ctx, err);
         goto out;
     }
@@ -311,8 +312,7 @@ static void do_refresh(souk_http_ctx_t *ctx, void *ud)
             reply_err(ctx, err);
             return;
         }
-        souk_log_json(SOUK_LOG_WARN,
-                      &(souk_log_ctx_t){ctx->request_id, ctx->trace.trace_id, NULL},
+        souk_log_json(SOUK_LOG_WARN, &(souk_log_ctx_t){ctx->request_id, ctx->trace.trace_id, NULL},
                       "refresh token reuse; family revoked",
                       souk_arena_json(ctx->arena, json_pack("{s:s}", "user.id", rt.user_id)));
         count(app->refreshes, "reuse");
@@ -464,8 +464,9 @@ static bool parse_patch(souk_http_ctx_t *ctx, json_t *body, bool admin, patch_re
     souk_valid_t v;
     souk_valid_init(&v);
     memset(p, 0, sizeof(*p));
-    souk_valid_known(&v, body, (const char *const[]){"name", "password", "current_password",
-                                                     "roles", "disabled", NULL});
+    souk_valid_known(
+        &v, body,
+        (const char *const[]){"name", "password", "current_password", "roles", "disabled", NULL});
     const char *name;
     if (souk_valid_string(&v, body, "name", 0, 0, AUTH_NAME_MAX, &name))
         p->patch.name = auth_trim(souk_arena_strdup(ctx->arena, name));
@@ -641,7 +642,8 @@ souk_err_t auth_bootstrap_admin(auth_app_t *app, const char *email, const char *
         goto out;
     if (!auth_email_valid(email) || !auth_password_valid(password)) {
         souk_log_error("SOUK_ADMIN_EMAIL/SOUK_ADMIN_PASSWORD are not a valid email and a "
-                       "%d..%d character password", AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+                       "%d..%d character password",
+                       AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
         err = SOUK_EINVAL;
         goto out;
     }
@@ -653,7 +655,8 @@ souk_err_t auth_bootstrap_admin(auth_app_t *app, const char *email, const char *
         /* Never promote an existing account: whoever registered it first
          * would otherwise become admin. */
         souk_log_error("no admin exists and %s is already a customer account; "
-                       "choose another SOUK_ADMIN_EMAIL", email);
+                       "choose another SOUK_ADMIN_EMAIL",
+                       email);
         err = SOUK_OK;
         goto out;
     }

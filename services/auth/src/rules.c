@@ -25,7 +25,7 @@ char *auth_trim(char *s)
 static bool domain_valid(const char *d)
 {
     size_t label = 0, labels = 0;
-    for (const char *p = d; ; p++) {
+    for (const char *p = d;; p++) {
         char c = *p;
         if (c == '.' || c == '\0') {
             if (label == 0 || label > 63 || p[-1] == '-')

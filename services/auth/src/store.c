@@ -6,9 +6,9 @@
 #include <string.h>
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define USER_COLS                                                                              \
-    "id, email, name, array_to_string(roles, ','), disabled, " TS("created_at") ", "          \
-    TS("updated_at") ", password_hash"
+#define USER_COLS                                                                                  \
+    "id, email, name, array_to_string(roles, ','), disabled, " TS("created_at") ", " TS(           \
+        "updated_at") ", password_hash"
 
 static const souk_db_stmt_t q_insert = {
     "user_insert", "INSERT INTO users (id, email, name, password_hash, roles)"
@@ -46,12 +46,12 @@ static const souk_db_stmt_t q_rt_lock = {
                     " WHERE token_hash = decode($1, 'hex') FOR UPDATE"};
 static const souk_db_stmt_t q_rt_spend = {
     "refresh_spend", "UPDATE refresh_tokens SET spent_at = now() WHERE id = $1"};
-static const souk_db_stmt_t q_rt_revoke_family = {
-    "refresh_revoke_family", "UPDATE refresh_tokens SET revoked_at = now()"
-                             " WHERE family_id = $1 AND revoked_at IS NULL"};
-static const souk_db_stmt_t q_rt_revoke_user = {
-    "refresh_revoke_user", "UPDATE refresh_tokens SET revoked_at = now()"
-                           " WHERE user_id = $1 AND revoked_at IS NULL"};
+static const souk_db_stmt_t q_rt_revoke_family = {"refresh_revoke_family",
+                                                  "UPDATE refresh_tokens SET revoked_at = now()"
+                                                  " WHERE family_id = $1 AND revoked_at IS NULL"};
+static const souk_db_stmt_t q_rt_revoke_user = {"refresh_revoke_user",
+                                                "UPDATE refresh_tokens SET revoked_at = now()"
+                                                " WHERE user_id = $1 AND revoked_at IS NULL"};
 
 static const souk_db_stmt_t q_th_check = {
     "throttle_check", "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint"
@@ -67,8 +67,9 @@ static const souk_db_stmt_t q_th_fail = {
     "  locked_until = CASE WHEN t.locked_until <= now() THEN NULL ELSE t.locked_until END"
     " RETURNING failures"};
 static const souk_db_stmt_t q_th_lock = {
-    "throttle_lock", "UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2::int)"
-                     " WHERE key = $1"};
+    "throttle_lock",
+    "UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2::int)"
+    " WHERE key = $1"};
 static const souk_db_stmt_t q_th_clear = {"throttle_clear",
                                           "DELETE FROM login_throttle WHERE key = $1"};
 
@@ -102,10 +103,10 @@ static void row_to_user(const PGresult *res, int row, auth_user_t *u)
     u->roles = roles_from_csv(PQgetvalue(res, row, 3), &roles);
     u->disabled = souk_db_bool(res, row, 4);
     u->password_hash = souk_strdup(PQgetvalue(res, row, 7));
-    u->json = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:s}", "id", u->id, "email", u->email,
-                        "name", PQgetvalue(res, row, 2), "roles", roles, "disabled", u->disabled,
-                        "created_at", PQgetvalue(res, row, 5), "updated_at",
-                        PQgetvalue(res, row, 6));
+    u->json =
+        json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:s}", "id", u->id, "email", u->email, "name",
+                  PQgetvalue(res, row, 2), "roles", roles, "disabled", u->disabled, "created_at",
+                  PQgetvalue(res, row, 5), "updated_at", PQgetvalue(res, row, 6));
 }
 
 /* Runs a statement expected to return at most one user row. */
@@ -168,8 +169,8 @@ static char *like_pattern(const char *q)
     return p;
 }
 
-souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit,
-                           json_t **items, long long *total)
+souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit, json_t **items,
+                           long long *total)
 {
     char lim[24], off[24];
     snprintf(lim, sizeof(lim), "%ld", limit);

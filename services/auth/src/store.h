@@ -25,8 +25,8 @@ souk_err_t store_user_by_email(souk_db_conn_t *c, const char *email,
 souk_err_t store_user_by_id(souk_db_conn_t *c, const char *id, auth_user_t *out) SOUK_MUST_CHECK;
 /* Page of users (newest first) whose email or name contains q (may be NULL);
  * *items is a new JSON array. */
-souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit,
-                           json_t **items, long long *total) SOUK_MUST_CHECK;
+souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit, json_t **items,
+                           long long *total) SOUK_MUST_CHECK;
 
 /* NULL members are left unchanged. */
 typedef struct {

@@ -39,7 +39,8 @@ static void test_emails(void **state)
     };
     for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
         if (auth_email_valid(cases[i].email) != cases[i].ok)
-            fail_msg("email \"%s\": expected %s", cases[i].email, cases[i].ok ? "valid" : "invalid");
+            fail_msg("email \"%s\": expected %s", cases[i].email,
+                     cases[i].ok ? "valid" : "invalid");
     }
     char long_local[80];
     memset(long_local, 'a', 65);

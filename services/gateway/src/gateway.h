@@ -31,12 +31,10 @@ typedef struct {
 typedef enum { ACCESS_PUBLIC, ACCESS_USER, ACCESS_ADMIN } access_t;
 
 typedef struct {
-    const char *method; /* NULL: any method */
-    const char *path;   /* exact path, or prefix when prefix is set */
-    bool prefix;        /* matches path itself and anything under path + "/" */
+    const char *method; /* NULL: any method (the upstream answers 405) */
+    const char *path;   /* template: literal and ":name" segments; the route label */
     upstream_id_t upstream;
     access_t access;
-    const char *label; /* route label for logs and metrics */
 } gw_rule_t;
 
 /* The rule for method + path, or NULL (unknown route). */
@@ -48,9 +46,9 @@ void gw_proxy(souk_http_ctx_t *ctx, void *ud);
  * and trace context passed on). Records metrics. Scratch memory comes from
  * arena, so parallel calls for one request each pass their own. */
 souk_err_t gw_upstream_call(gateway_t *gw, souk_http_ctx_t *ctx, souk_arena_t *arena,
-                            upstream_id_t up,
-                            const char *method, const char *path_and_query, const void *body,
-                            size_t body_len, souk_http_response_t *resp) SOUK_MUST_CHECK;
+                            upstream_id_t up, const char *method, const char *path_and_query,
+                            const void *body, size_t body_len,
+                            souk_http_response_t *resp) SOUK_MUST_CHECK;
 
 /* limits.c */
 /* rps <= 0 disables limiting (returns NULL). */

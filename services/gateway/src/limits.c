@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RL_SLOTS 65536
+#define RL_SLOTS   65536
 #define RL_STRIPES 64
 
 typedef struct {

@@ -109,11 +109,13 @@ int main(void)
     char jwks_url[512];
     snprintf(jwks_url, sizeof(jwks_url), "%s/.well-known/jwks.json",
              gw.upstreams[UP_AUTH].base_url);
-    souk_jwt_verifier_config_t vc = {.issuer = cfg.issuer, .audience = "souk",
-                                     .jwks_url = jwks_url, .client = gw.client,
+    souk_jwt_verifier_config_t vc = {.issuer = cfg.issuer,
+                                     .audience = "souk",
+                                     .jwks_url = jwks_url,
+                                     .client = gw.client,
                                      .cache_entries = (size_t)cfg.cache};
-    souk_http_config_t hc = {.service = "gateway", .bind = cfg.bind, .port = cfg.port,
-                             .metrics = metrics};
+    souk_http_config_t hc = {
+        .service = "gateway", .bind = cfg.bind, .port = cfg.port, .metrics = metrics};
     if (souk_jwt_verifier_new(&vc, &gw.verifier) != SOUK_OK ||
         souk_http_server_new(&hc, &srv) != SOUK_OK)
         goto out;

@@ -38,8 +38,7 @@ static void warn(json_t *warnings, const char *source, const call_t *c)
                       : c->err == SOUK_EUNAVAIL ? "unavailable"
                       : c->err                  ? "failed"
                                                 : "answered with an error";
-    json_array_append_new(warnings, json_pack("{s:s, s:s}", "source", source, "detail",
-                                              why));
+    json_array_append_new(warnings, json_pack("{s:s, s:s}", "source", source, "detail", why));
 }
 
 void gw_me_overview(souk_http_ctx_t *ctx, void *ud)
@@ -68,8 +67,8 @@ void gw_me_overview(souk_http_ctx_t *ctx, void *ud)
     json_t *total = json_object_get(orders.body, "total");
     json_object_set(out, "user", user.body ? user.body : json_null());
     json_object_set_new(out, "orders", json_is_array(items) ? json_incref(items) : json_array());
-    json_object_set_new(out, "order_count", json_is_integer(total) ? json_incref(total)
-                                                                   : json_null());
+    json_object_set_new(out, "order_count",
+                        json_is_integer(total) ? json_incref(total) : json_null());
     if (!user.body)
         warn(warnings, "user", &user);
     if (!orders.body)

@@ -21,7 +21,13 @@ static void test_rules(void **state)
         {"POST", "/auth/register", UP_AUTH, ACCESS_PUBLIC},
         {"GET", "/auth/login", UP_AUTH, ACCESS_PUBLIC}, /* upstream answers 405 */
         {"GET", "/auth/me", UP_AUTH, ACCESS_USER},
-        {"GET", "/auth/loginx", UP_AUTH, ACCESS_USER},
+        {"GET", "/auth/loginx", -1, 0},
+        {"GET", "/auth/nope", -1, 0},
+        {"GET", "/.well-known/nope", -1, 0},
+        {"GET", "/users/", UP_AUTH, ACCESS_ADMIN},
+        {"GET", "/users/abc/def", -1, 0},
+        {"GET", "/orders//cancel", -1, 0},
+        {"POST", "/orders/1/cancel/", UP_ORDER, ACCESS_USER},
         {"GET", "/.well-known/jwks.json", UP_AUTH, ACCESS_PUBLIC},
         {"GET", "/users", UP_AUTH, ACCESS_ADMIN},
         {"GET", "/users/abc", UP_AUTH, ACCESS_USER},
@@ -59,7 +65,7 @@ static void test_ratelimit(void **state)
     assert_false(gw_ratelimit_take(rl, "10.0.0.1", &retry));
     assert_true(retry >= 1);
     assert_true(gw_ratelimit_take(rl, "10.0.0.2", &retry)); /* clients are separate */
-    nanosleep(&(struct timespec){1, 100 * 1000000L}, NULL);  /* let one token refill */
+    nanosleep(&(struct timespec){1, 100 * 1000000L}, NULL); /* let one token refill */
     assert_true(gw_ratelimit_take(rl, "10.0.0.1", &retry));
     assert_false(gw_ratelimit_take(rl, "10.0.0.1", &retry));
     gw_ratelimit_free(rl);

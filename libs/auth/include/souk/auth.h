@@ -80,10 +80,10 @@ typedef struct souk_jwt_verifier souk_jwt_verifier_t;
 typedef struct {
     const char *issuer;
     const char *audience;
-    const char *jwks_url;        /* fetched on demand; NULL when keys are set directly */
-    souk_http_client_t *client;  /* borrowed; required with jwks_url */
-    size_t cache_entries;        /* verified-token cache size; default 8192, 0 keeps default */
-    int leeway_s;                /* clock skew allowance; default 30 */
+    const char *jwks_url;       /* fetched on demand; NULL when keys are set directly */
+    souk_http_client_t *client; /* borrowed; required with jwks_url */
+    size_t cache_entries;       /* verified-token cache size; default 8192, 0 keeps default */
+    int leeway_s;               /* clock skew allowance; default 30 */
 } souk_jwt_verifier_config_t;
 
 souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg,

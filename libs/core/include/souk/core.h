@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define SOUK_MUST_CHECK __attribute__((warn_unused_result))
+#define SOUK_MUST_CHECK   __attribute__((warn_unused_result))
 #define SOUK_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define SOUK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -95,8 +95,7 @@ char *souk_buf_steal(souk_buf_t *b, size_t *len);
 
 /* Returns the variable's value, or def when unset or empty. */
 const char *souk_env_str(const char *name, const char *def);
-souk_err_t souk_env_long(const char *name, long def, long min, long max,
-                         long *out) SOUK_MUST_CHECK;
+souk_err_t souk_env_long(const char *name, long def, long min, long max, long *out) SOUK_MUST_CHECK;
 souk_err_t souk_env_bool(const char *name, bool def, bool *out) SOUK_MUST_CHECK;
 /* A TCP port 1..65535. */
 souk_err_t souk_env_port(const char *name, int def, int *out) SOUK_MUST_CHECK;
@@ -127,8 +126,8 @@ void souk_log_json(souk_log_level_t level, const souk_log_ctx_t *ctx, const char
                    json_t *fields);
 void souk_log(souk_log_level_t level, const char *fmt, ...) SOUK_PRINTF(2, 3);
 #define souk_log_debug(...) souk_log(SOUK_LOG_DEBUG, __VA_ARGS__)
-#define souk_log_info(...) souk_log(SOUK_LOG_INFO, __VA_ARGS__)
-#define souk_log_warn(...) souk_log(SOUK_LOG_WARN, __VA_ARGS__)
+#define souk_log_info(...)  souk_log(SOUK_LOG_INFO, __VA_ARGS__)
+#define souk_log_warn(...)  souk_log(SOUK_LOG_WARN, __VA_ARGS__)
 #define souk_log_error(...) souk_log(SOUK_LOG_ERROR, __VA_ARGS__)
 
 /* ---- ids, randomness, encoding -------------------------------------------- */

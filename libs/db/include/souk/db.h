@@ -16,10 +16,10 @@ typedef struct souk_db_pool souk_db_pool_t;
 typedef struct souk_db_conn souk_db_conn_t;
 
 typedef struct {
-    const char *conninfo;   /* libpq URI or key=value string */
-    const char *app_name;   /* application_name, shown in pg_stat_activity */
-    int size;               /* maximum connections, default 8 */
-    int acquire_timeout_ms; /* default 5000 */
+    const char *conninfo;     /* libpq URI or key=value string */
+    const char *app_name;     /* application_name, shown in pg_stat_activity */
+    int size;                 /* maximum connections, default 8 */
+    int acquire_timeout_ms;   /* default 5000 */
     int statement_timeout_ms; /* default 10000; 0 keeps the server default */
     souk_metrics_t *metrics;  /* optional: exports db_pool_* */
 } souk_db_config_t;

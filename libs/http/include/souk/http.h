@@ -16,7 +16,7 @@
 #include <souk/obs.h>
 
 #define SOUK_HTTP_DEFAULT_BODY_LIMIT (1024 * 1024)
-#define SOUK_HTTP_MAX_PARAMS 8
+#define SOUK_HTTP_MAX_PARAMS         8
 
 typedef struct souk_http_server souk_http_server_t;
 
@@ -33,8 +33,8 @@ typedef struct souk_http_ctx {
     souk_trace_t trace;     /* this request's span */
     const char *body;       /* raw body (not NUL-terminated), NULL when empty */
     size_t body_len;
-    void *user;             /* for middleware to pass data (e.g. token claims) */
-    json_t *log_fields;     /* extra fields for the access log line (owned) */
+    void *user;         /* for middleware to pass data (e.g. token claims) */
+    json_t *log_fields; /* extra fields for the access log line (owned) */
     /* private */
     const void *ureq;
     void *ures;
@@ -53,8 +53,8 @@ typedef bool (*souk_http_hook_fn)(souk_http_ctx_t *ctx, void *ud);
 typedef bool (*souk_http_ready_fn)(void *ud);
 
 typedef struct {
-    const char *service;     /* service.name in logs and the service label */
-    const char *bind;        /* listen address, default "127.0.0.1" */
+    const char *service; /* service.name in logs and the service label */
+    const char *bind;    /* listen address, default "127.0.0.1" */
     int port;
     size_t body_limit;       /* bytes; default SOUK_HTTP_DEFAULT_BODY_LIMIT */
     unsigned idle_timeout_s; /* close idle keep-alive connections; default 60 */
@@ -103,8 +103,7 @@ void souk_http_reply_empty(souk_http_ctx_t *ctx, int status);
  * instance (the path), request_id; 401 adds WWW-Authenticate: Bearer. */
 void souk_http_problem(souk_http_ctx_t *ctx, int status, const char *detail);
 /* Same with "errors": [{field, message}] (stolen, may be NULL). */
-void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail,
-                              json_t *errors);
+void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail, json_t *errors);
 /* The reason phrase of a status ("Not Found"); "Error" for unknown codes. */
 const char *souk_http_status_title(int status);
 
@@ -121,8 +120,7 @@ typedef struct {
 
 void souk_valid_init(souk_valid_t *v);
 void souk_valid_cleanup(souk_valid_t *v);
-void souk_valid_error(souk_valid_t *v, const char *field, const char *fmt, ...)
-    SOUK_PRINTF(3, 4);
+void souk_valid_error(souk_valid_t *v, const char *field, const char *fmt, ...) SOUK_PRINTF(3, 4);
 bool souk_valid_ok(const souk_valid_t *v);
 /* Replies 400 with the collected errors (they move into the reply). */
 void souk_valid_reply(souk_http_ctx_t *ctx, souk_valid_t *v);
@@ -131,10 +129,10 @@ void souk_valid_reply(souk_http_ctx_t *ctx, souk_valid_t *v);
  * when absent (an error only if required) or invalid (error recorded). */
 enum { SOUK_FIELD_OPTIONAL = 0, SOUK_FIELD_REQUIRED = 1, SOUK_FIELD_NULLABLE = 2 };
 /* Length bounds count Unicode code points. *out borrows from obj. */
-bool souk_valid_string(souk_valid_t *v, json_t *obj, const char *field, int flags,
-                       size_t min_chars, size_t max_chars, const char **out);
-bool souk_valid_integer(souk_valid_t *v, json_t *obj, const char *field, int flags,
-                        long long min, long long max, long long *out);
+bool souk_valid_string(souk_valid_t *v, json_t *obj, const char *field, int flags, size_t min_chars,
+                       size_t max_chars, const char **out);
+bool souk_valid_integer(souk_valid_t *v, json_t *obj, const char *field, int flags, long long min,
+                        long long max, long long *out);
 bool souk_valid_boolean(souk_valid_t *v, json_t *obj, const char *field, int flags, bool *out);
 /* Records an error for each member of obj not in allowed (NULL-terminated). */
 void souk_valid_known(souk_valid_t *v, json_t *obj, const char *const *allowed);
@@ -162,9 +160,9 @@ typedef struct {
     const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
     const void *body;
     size_t body_len;
-    long timeout_ms;            /* whole exchange; default 10000 */
-    long connect_timeout_ms;    /* default 2000 */
-    size_t max_response;        /* default 8 MiB */
+    long timeout_ms;         /* whole exchange; default 10000 */
+    long connect_timeout_ms; /* default 2000 */
+    size_t max_response;     /* default 8 MiB */
 } souk_http_request_t;
 
 typedef struct {
