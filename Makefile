@@ -42,11 +42,12 @@ build-asan:
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DSOUK_SANITIZE=ON $(WERROR)
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 
+# A newcomer's stack shows a small demo catalog (loaded into an empty one).
 run: deps build
-	scripts/stack run
+	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/stack run
 
 up: deps build
-	scripts/stack up
+	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/stack up
 
 down:
 	scripts/stack down

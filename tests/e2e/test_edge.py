@@ -10,6 +10,8 @@ import pytest
 from conftest import assert_problem, describe, skip_if_deployed, unique_email
 
 JSON = {"Content-Type": "application/json"}
+# rejected by auth-service itself (not by the gateway), without touching login throttling
+INVALID_REGISTRATION = {"email": "not-an-email", "password": "long-enough"}
 
 
 # ---------------------------------------------------------------- bodies and routes
@@ -65,18 +67,17 @@ def test_unusable_request_id_is_not_echoed_verbatim(session, rid):
 def test_client_request_id_reaches_the_upstream(session):
     """auth-service writes the problem body, so its request_id shows the id was forwarded."""
     rid = f"e2e-{uuid.uuid4()}"
-    resp = session.post("/auth/login", json={"email": unique_email(), "password": "wrong-password"},
-                        headers={"X-Request-Id": rid})
-    assert assert_problem(resp, 401)["request_id"] == rid
+    resp = session.post("/auth/register", json=INVALID_REGISTRATION, headers={"X-Request-Id": rid})
+    assert assert_problem(resp, 400)["request_id"] == rid
 
 
 @pytest.mark.parametrize(
     "method, path, status",
-    [("GET", "/nope", 404), ("POST", "/auth/login", 401)],
+    [("GET", "/nope", 404), ("POST", "/auth/register", 400)],
     ids=["gateway-problem", "upstream-problem"],
 )
 def test_request_id_is_generated_when_absent(session, method, path, status):
-    body = {"email": unique_email(), "password": "wrong-password"} if method == "POST" else None
+    body = INVALID_REGISTRATION if method == "POST" else None
     first = session.request(method, path, json=body)
     second = session.request(method, path, json=body)
     assert_problem(first, status)  # also checks request_id == X-Request-Id

@@ -18,7 +18,7 @@ struct souk_db_conn {
 
 struct souk_db_pool {
     souk_db_config_t cfg;
-    char *conninfo, *app_name;
+    char *conninfo, *app_name, *settings;
     pthread_mutex_t lock;
     pthread_cond_t freed;
     souk_db_conn_t **idle;

@@ -38,11 +38,12 @@ souk_err_t souk_db_pool_new(const souk_db_config_t *cfg, souk_db_pool_t **out)
     p->cfg = *cfg;
     p->conninfo = souk_strdup(cfg->conninfo);
     p->app_name = souk_strdup(cfg->app_name ? cfg->app_name : "souk");
+    p->settings = cfg->settings ? souk_strdup(cfg->settings) : NULL;
     if (p->cfg.size <= 0)
         p->cfg.size = DEFAULT_SIZE;
     if (p->cfg.acquire_timeout_ms <= 0)
         p->cfg.acquire_timeout_ms = DEFAULT_ACQUIRE_MS;
-    if (p->cfg.statement_timeout_ms < 0)
+    if (p->cfg.statement_timeout_ms == 0)
         p->cfg.statement_timeout_ms = DEFAULT_STATEMENT_MS;
     p->idle = souk_calloc((size_t)p->cfg.size, sizeof(*p->idle));
     pthread_mutex_init(&p->lock, NULL);
@@ -83,6 +84,7 @@ void souk_db_pool_free(souk_db_pool_t *p)
     souk_free(p->idle);
     souk_free(p->conninfo);
     souk_free(p->app_name);
+    souk_free(p->settings);
     souk_free(p);
 }
 
@@ -94,9 +96,10 @@ static void on_notice(void *ud, const char *msg)
 
 static souk_err_t conn_open(souk_db_pool_t *p, souk_db_conn_t **out)
 {
-    char options[64] = "";
-    if (p->cfg.statement_timeout_ms > 0)
-        snprintf(options, sizeof(options), "-c statement_timeout=%d", p->cfg.statement_timeout_ms);
+    char options[512];
+    snprintf(options, sizeof(options), "-c statement_timeout=%d %s",
+             p->cfg.statement_timeout_ms > 0 ? p->cfg.statement_timeout_ms : 0,
+             p->settings ? p->settings : "");
     const char *keys[] = {"dbname", "application_name", "connect_timeout", "options", NULL};
     const char *vals[] = {p->conninfo, p->app_name, "5", options, NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);

@@ -154,10 +154,9 @@ void souk_valid_known(souk_valid_t *v, json_t *obj, const char *const *allowed)
     }
 }
 
-static bool query_long(const souk_http_ctx_t *ctx, souk_valid_t *v, const char *name, long def,
-                       long min, long max, long *out)
+static bool parse_bounded(souk_valid_t *v, const char *name, const char *s, long def, long min,
+                          long max, long *out)
 {
-    const char *s = souk_http_query(ctx, name);
     *out = def;
     if (!s)
         return true;
@@ -168,11 +167,16 @@ static bool query_long(const souk_http_ctx_t *ctx, souk_valid_t *v, const char *
     return true;
 }
 
+bool souk_page_parse(souk_valid_t *v, const char *page, const char *limit, souk_page_t *out)
+{
+    bool ok = parse_bounded(v, "page", page, 1, 1, 1000000, &out->page);
+    ok &= parse_bounded(v, "limit", limit, 20, 1, 100, &out->limit);
+    return ok;
+}
+
 bool souk_http_page(const souk_http_ctx_t *ctx, souk_valid_t *v, souk_page_t *out)
 {
-    bool ok = query_long(ctx, v, "page", 1, 1, 1000000, &out->page);
-    ok &= query_long(ctx, v, "limit", 20, 1, 100, &out->limit);
-    return ok;
+    return souk_page_parse(v, souk_http_query(ctx, "page"), souk_http_query(ctx, "limit"), out);
 }
 
 json_t *souk_http_page_body(json_t *items, const souk_page_t *p, long long total)

@@ -5,44 +5,13 @@
 #include "app.h"
 #include "store.h"
 
+#include <souk/svc.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 /* ---- per-request helpers ------------------------------------------------- */
-
-typedef struct {
-    souk_db_pool_t *pool;
-    souk_db_conn_t *conn;
-} lease_t;
-
-static void lease_end(void *p)
-{
-    lease_t *l = p;
-    souk_db_release(l->pool, l->conn);
-}
-
-static void reply_err(souk_http_ctx_t *ctx, souk_err_t err)
-{
-    if (err == SOUK_EUNAVAIL || err == SOUK_ETIMEOUT)
-        souk_http_problem(ctx, 503, "the database is unavailable, retry later");
-    else
-        souk_http_problem(ctx, 500, "internal error");
-}
-
-/* A connection for this request, released with the arena; NULL after a 503. */
-static souk_db_conn_t *conn_for(souk_http_ctx_t *ctx, auth_app_t *app)
-{
-    lease_t *l = souk_arena_alloc(ctx->arena, sizeof(*l));
-    l->pool = app->db;
-    souk_err_t err = souk_db_acquire(app->db, &l->conn);
-    if (err) {
-        reply_err(ctx, err);
-        return NULL;
-    }
-    souk_arena_defer(ctx->arena, lease_end, l);
-    return l->conn;
-}
 
 static void user_end(void *p)
 {
@@ -113,7 +82,7 @@ static void reply_tokens(souk_http_ctx_t *ctx, auth_app_t *app, souk_db_conn_t *
         err = souk_db_commit(c);
     if (err) {
         souk_free(access);
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         return;
     }
     souk_http_reply_json(ctx, status,
@@ -153,10 +122,10 @@ static void do_register(souk_http_ctx_t *ctx, void *ud)
     }
     char hash[SOUK_PASSWORD_HASH_MAX];
     souk_err_t err = hash_password(app, password, hash);
-    souk_db_conn_t *c = err ? NULL : conn_for(ctx, app);
+    souk_db_conn_t *c = err ? NULL : souk_svc_conn(ctx, app->db);
     if (!c) {
         if (err)
-            reply_err(ctx, err);
+            souk_svc_fail(ctx, err);
         goto out;
     }
     auth_user_t *u = user_slot(ctx);
@@ -164,7 +133,7 @@ static void do_register(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_ECONFLICT) {
         souk_http_problem(ctx, 409, "an account with this email already exists");
     } else if (err) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
     } else {
         count(app->registrations, "created");
         souk_http_set_header(ctx, "Location", souk_arena_printf(ctx->arena, "/users/%s", u->id));
@@ -181,7 +150,7 @@ static bool throttled(souk_http_ctx_t *ctx, souk_db_conn_t *c, const char *const
     for (int i = 0; i < 2; i++) {
         souk_err_t err = store_throttle_check(c, keys[i], &w);
         if (err) {
-            reply_err(ctx, err);
+            souk_svc_fail(ctx, err);
             return true;
         }
         if (w > wait)
@@ -203,7 +172,7 @@ static void login_failed(souk_http_ctx_t *ctx, auth_app_t *app, souk_db_conn_t *
         err = store_throttle_fail(c, keys[1], app->max_failures_client, app->throttle_window_s,
                                   app->lockout_s);
     if (err) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         return;
     }
     count(app->logins, "failure");
@@ -226,7 +195,7 @@ static void do_login(souk_http_ctx_t *ctx, void *ud)
         souk_valid_reply(ctx, &v);
         goto out;
     }
-    if (!(c = conn_for(ctx, app)))
+    if (!(c = souk_svc_conn(ctx, app->db)))
         goto out;
     char *norm = auth_trim(souk_arena_strdup(ctx->arena, email));
     for (char *p = norm; *p; p++)
@@ -241,7 +210,7 @@ static void do_login(souk_http_ctx_t *ctx, void *ud)
     auth_user_t *u = user_slot(ctx);
     souk_err_t err = store_user_by_email(c, norm, u);
     if (err && err != SOUK_ENOTFOUND) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         goto out;
     }
     /* Unknown emails still pay for one hash, so timing does not tell. */
@@ -257,7 +226,7 @@ static void do_login(souk_http_ctx_t *ctx, void *ud)
     }
     if ((err = souk_db_begin(c)) != SOUK_OK ||
         (err = store_throttle_clear(c, keys[0])) != SOUK_OK) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         goto out;
     }
     count(app->logins, "success");
@@ -288,7 +257,7 @@ static void do_refresh(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     const char *token = refresh_token_of(ctx);
-    souk_db_conn_t *c = token ? conn_for(ctx, app) : NULL;
+    souk_db_conn_t *c = token ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
     char hash[65];
@@ -309,7 +278,7 @@ static void do_refresh(souk_http_ctx_t *ctx, void *ud)
         if (err == SOUK_OK)
             err = souk_db_commit(c);
         if (err) {
-            reply_err(ctx, err);
+            souk_svc_fail(ctx, err);
             return;
         }
         souk_log_json(SOUK_LOG_WARN, &(souk_log_ctx_t){ctx->request_id, ctx->trace.trace_id, NULL},
@@ -332,7 +301,7 @@ static void do_refresh(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_OK)
         err = store_refresh_spend(c, rt.id);
     if (err) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         return;
     }
     count(app->refreshes, "rotated");
@@ -343,7 +312,7 @@ static void do_logout(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     const char *token = refresh_token_of(ctx);
-    souk_db_conn_t *c = token ? conn_for(ctx, app) : NULL;
+    souk_db_conn_t *c = token ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
     char hash[65];
@@ -357,7 +326,7 @@ static void do_logout(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_OK || err == SOUK_ENOTFOUND) /* logging out twice is fine */
         err = souk_db_commit(c);
     if (err)
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
     else
         souk_http_reply_empty(ctx, 204);
 }
@@ -368,7 +337,7 @@ static void do_me(souk_http_ctx_t *ctx, void *ud)
     souk_claims_t claims;
     if (!souk_auth_require(ctx, app->verifier, 0, &claims))
         return;
-    souk_db_conn_t *c = conn_for(ctx, app);
+    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
     if (!c)
         return;
     auth_user_t *u = user_slot(ctx);
@@ -376,7 +345,7 @@ static void do_me(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_ENOTFOUND)
         souk_http_problem(ctx, 401, "the token's user no longer exists");
     else if (err)
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
     else
         souk_http_reply_json(ctx, 200, json_incref(u->json));
 }
@@ -406,12 +375,12 @@ static void do_users_list(souk_http_ctx_t *ctx, void *ud)
     souk_db_conn_t *c = NULL;
     if (!souk_valid_ok(&v))
         souk_valid_reply(ctx, &v);
-    else if ((c = conn_for(ctx, app))) {
+    else if ((c = souk_svc_conn(ctx, app->db))) {
         json_t *items = NULL;
         long long total = 0;
         souk_err_t err = store_user_list(c, q, page.page, page.limit, &items, &total);
         if (err)
-            reply_err(ctx, err);
+            souk_svc_fail(ctx, err);
         else
             souk_http_reply_json(ctx, 200, souk_http_page_body(items, &page, total));
     }
@@ -438,7 +407,7 @@ static void do_user_get(souk_http_ctx_t *ctx, void *ud)
     auth_app_t *app = ud;
     souk_claims_t claims;
     const char *id = target_user(ctx, app, &claims);
-    souk_db_conn_t *c = id ? conn_for(ctx, app) : NULL;
+    souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
     auth_user_t *u = user_slot(ctx);
@@ -446,7 +415,7 @@ static void do_user_get(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_ENOTFOUND)
         souk_http_problem(ctx, 404, "no such user");
     else if (err)
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
     else
         souk_http_reply_json(ctx, 200, json_incref(u->json));
 }
@@ -514,7 +483,7 @@ static bool keeps_an_admin(souk_http_ctx_t *ctx, souk_db_conn_t *c, const char *
     long long others = 0;
     souk_err_t err = store_other_admins(c, id, &others);
     if (err) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         return false;
     }
     if (others == 0) {
@@ -534,7 +503,7 @@ static void do_user_patch(souk_http_ctx_t *ctx, void *ud)
     if (!body || !parse_patch(ctx, body, claims.roles & SOUK_ROLE_ADMIN, &p))
         return;
     bool self = strcasecmp(id, claims.sub) == 0;
-    souk_db_conn_t *c = conn_for(ctx, app);
+    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
     if (!c)
         return;
     auth_user_t *cur = user_slot(ctx), *u = user_slot(ctx);
@@ -546,7 +515,7 @@ static void do_user_patch(souk_http_ctx_t *ctx, void *ud)
         return;
     }
     if (err) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         return;
     }
     if (p.password && self) {
@@ -578,7 +547,7 @@ static void do_user_patch(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_OK)
         err = souk_db_commit(c);
     if (err)
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
     else
         souk_http_reply_json(ctx, 200, json_incref(u->json));
 }
@@ -588,7 +557,7 @@ static void do_user_delete(souk_http_ctx_t *ctx, void *ud)
     auth_app_t *app = ud;
     souk_claims_t claims;
     const char *id = target_user(ctx, app, &claims);
-    souk_db_conn_t *c = id ? conn_for(ctx, app) : NULL;
+    souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
     auth_user_t *cur = user_slot(ctx);
@@ -601,7 +570,7 @@ static void do_user_delete(souk_http_ctx_t *ctx, void *ud)
         return;
     }
     if (err) {
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
         return;
     }
     if (!keeps_an_admin(ctx, c, id, cur, &none, true))
@@ -610,7 +579,7 @@ static void do_user_delete(souk_http_ctx_t *ctx, void *ud)
     if (err == SOUK_OK)
         err = souk_db_commit(c);
     if (err)
-        reply_err(ctx, err);
+        souk_svc_fail(ctx, err);
     else
         souk_http_reply_empty(ctx, 204);
 }

@@ -20,7 +20,8 @@ typedef struct {
     const char *app_name;     /* application_name, shown in pg_stat_activity */
     int size;                 /* maximum connections, default 8 */
     int acquire_timeout_ms;   /* default 5000 */
-    int statement_timeout_ms; /* default 10000; 0 keeps the server default */
+    int statement_timeout_ms; /* 0: 10000; negative: no timeout */
+    const char *settings;     /* extra session settings, "-c name=value ..."; or NULL */
     souk_metrics_t *metrics;  /* optional: exports db_pool_* */
 } souk_db_config_t;
 

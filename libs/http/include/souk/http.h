@@ -145,6 +145,8 @@ typedef struct {
     long page, limit;
 } souk_page_t;
 bool souk_http_page(const souk_http_ctx_t *ctx, souk_valid_t *v, souk_page_t *out);
+/* The same from the raw values (NULL when absent). */
+bool souk_page_parse(souk_valid_t *v, const char *page, const char *limit, souk_page_t *out);
 /* {"items": items (stolen), "page", "limit", "total"} */
 json_t *souk_http_page_body(json_t *items, const souk_page_t *p, long long total);
 

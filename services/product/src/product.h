@@ -1,0 +1,69 @@
+/* product.h: product-service's context, input rules and store. The rules
+ * (body validation, list query parsing) are plain functions the unit tests
+ * call without HTTP; the store is the only place with SQL. */
+#ifndef PRODUCT_H
+#define PRODUCT_H
+
+#include <souk/auth.h>
+#include <souk/db.h>
+#include <souk/http.h>
+
+#define PRODUCT_NAME_MAX        200
+#define PRODUCT_DESCRIPTION_MAX 5000
+#define PRODUCT_CATEGORY_MAX    100
+#define PRODUCT_SKU_MAX         64
+#define PRODUCT_PRICE_MAX       999999999999LL /* below 10^12 */
+#define PRODUCT_STOCK_MAX       2147483647LL
+#define PRODUCT_BATCH_MAX       100
+
+typedef struct {
+    souk_db_pool_t *db;
+    souk_jwt_verifier_t *verifier;
+} product_app_t;
+
+/* A create or patch request. NULL/unset members are absent. String members
+ * borrow from the request body. */
+typedef struct {
+    const char *name, *description, *currency, *category, *sku;
+    bool has_price, has_stock, has_category, has_sku, has_description;
+    long long price_cents, stock;
+} product_input_t;
+
+/* Validates body into in (recording errors in v). patch: every field
+ * optional (at least one required); create: name, price_cents, stock required. */
+void product_parse_input(souk_valid_t *v, json_t *body, bool patch, product_input_t *in);
+
+typedef enum { SORT_CREATED_DESC, SORT_PRICE_ASC, SORT_PRICE_DESC, SORT_NAME_ASC } product_sort_t;
+
+typedef struct {
+    const char *q, *category; /* NULL when absent */
+    bool has_min, has_max;
+    long long min_price, max_price;
+    product_sort_t sort;
+    souk_page_t page;
+} product_query_t;
+
+/* Parses ?q=&category=&min_price=&max_price=&sort=&page=&limit= from the
+ * lookup function (a query-string getter); errors go to v. */
+typedef const char *(*product_param_fn)(const void *src, const char *name);
+void product_parse_query(souk_valid_t *v, product_param_fn get, const void *src,
+                         product_query_t *out);
+
+/* store.c: *out is a new JSON product. */
+souk_err_t store_product_insert(souk_db_conn_t *c, const product_input_t *in,
+                                json_t **out) SOUK_MUST_CHECK;
+souk_err_t store_product_get(souk_db_conn_t *c, const char *id, json_t **out) SOUK_MUST_CHECK;
+souk_err_t store_product_update(souk_db_conn_t *c, const char *id, const product_input_t *in,
+                                json_t **out) SOUK_MUST_CHECK;
+souk_err_t store_product_delete(souk_db_conn_t *c, const char *id) SOUK_MUST_CHECK;
+souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_t **items,
+                              long long *total) SOUK_MUST_CHECK;
+/* Products among ids (a JSON array of UUID strings), as a new JSON array. */
+souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items) SOUK_MUST_CHECK;
+/* Loads the demo catalog when the table is empty. */
+souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded) SOUK_MUST_CHECK;
+
+/* routes.c */
+void product_routes_register(souk_http_server_t *srv, product_app_t *app);
+
+#endif

@@ -1,0 +1,183 @@
+/* routes.c: product-service's HTTP handlers (ARCHITECTURE.md §4, products).
+ * Reads are public; writes need the admin role, checked here again even
+ * though the gateway already did (a request may reach us directly). */
+#include "product.h"
+
+#include <souk/svc.h>
+#include <string.h>
+
+static const char *query_of(const void *ctx, const char *name)
+{
+    return souk_http_query(ctx, name);
+}
+
+static void do_list(souk_http_ctx_t *ctx, void *ud)
+{
+    product_app_t *app = ud;
+    souk_valid_t v;
+    souk_valid_init(&v);
+    product_query_t q;
+    product_parse_query(&v, query_of, ctx, &q);
+    souk_db_conn_t *c = NULL;
+    if (!souk_valid_ok(&v)) {
+        souk_valid_reply(ctx, &v);
+    } else if ((c = souk_svc_conn(ctx, app->db))) {
+        json_t *items = NULL;
+        long long total = 0;
+        souk_err_t err = store_product_list(c, &q, &items, &total);
+        if (err)
+            souk_svc_fail(ctx, err);
+        else
+            souk_http_reply_json(ctx, 200, souk_http_page_body(items, &q.page, total));
+    }
+    souk_valid_cleanup(&v);
+}
+
+static void do_get(souk_http_ctx_t *ctx, void *ud)
+{
+    product_app_t *app = ud;
+    const char *id = souk_svc_uuid_param(ctx, "id");
+    souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
+    if (!c)
+        return;
+    json_t *p = NULL;
+    souk_err_t err = store_product_get(c, id, &p);
+    if (err)
+        souk_svc_fail(ctx, err);
+    else
+        souk_http_reply_json(ctx, 200, p);
+}
+
+/* Parses and validates a create/patch body; replies 400 and returns false. */
+static bool read_input(souk_http_ctx_t *ctx, bool patch, product_input_t *in)
+{
+    json_t *body = souk_http_body_object(ctx);
+    if (!body)
+        return false;
+    souk_valid_t v;
+    souk_valid_init(&v);
+    product_parse_input(&v, body, patch, in);
+    bool ok = souk_valid_ok(&v);
+    if (!ok)
+        souk_valid_reply(ctx, &v);
+    souk_valid_cleanup(&v);
+    return ok;
+}
+
+static void write_failed(souk_http_ctx_t *ctx, souk_err_t err)
+{
+    if (err == SOUK_ECONFLICT)
+        souk_http_problem(ctx, 409, "a product with this sku already exists");
+    else
+        souk_svc_fail(ctx, err);
+}
+
+static void do_create(souk_http_ctx_t *ctx, void *ud)
+{
+    product_app_t *app = ud;
+    souk_claims_t claims;
+    product_input_t in;
+    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims) ||
+        !read_input(ctx, false, &in))
+        return;
+    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
+    if (!c)
+        return;
+    json_t *p = NULL;
+    souk_err_t err = store_product_insert(c, &in, &p);
+    if (err) {
+        write_failed(ctx, err);
+        return;
+    }
+    const char *id = json_string_value(json_object_get(p, "id"));
+    souk_http_set_header(ctx, "Location", souk_arena_printf(ctx->arena, "/products/%s", id));
+    souk_http_reply_json(ctx, 201, p);
+}
+
+static void do_patch(souk_http_ctx_t *ctx, void *ud)
+{
+    product_app_t *app = ud;
+    souk_claims_t claims;
+    product_input_t in;
+    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims))
+        return;
+    const char *id = souk_svc_uuid_param(ctx, "id");
+    if (!id || !read_input(ctx, true, &in))
+        return;
+    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
+    if (!c)
+        return;
+    json_t *p = NULL;
+    souk_err_t err = store_product_update(c, id, &in, &p);
+    if (err)
+        write_failed(ctx, err);
+    else
+        souk_http_reply_json(ctx, 200, p);
+}
+
+static void do_delete(souk_http_ctx_t *ctx, void *ud)
+{
+    product_app_t *app = ud;
+    souk_claims_t claims;
+    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims))
+        return;
+    const char *id = souk_svc_uuid_param(ctx, "id");
+    souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
+    if (!c)
+        return;
+    souk_err_t err = store_product_delete(c, id);
+    if (err)
+        souk_svc_fail(ctx, err);
+    else
+        souk_http_reply_empty(ctx, 204);
+}
+
+/* POST /internal/products/batch {"ids": [...]}: for other services (the order
+ * service snapshots names and prices with it); the gateway does not route it.
+ * Unknown ids are simply absent from the answer. */
+static void do_batch(souk_http_ctx_t *ctx, void *ud)
+{
+    product_app_t *app = ud;
+    json_t *body = souk_http_body_object(ctx);
+    if (!body)
+        return;
+    souk_valid_t v;
+    souk_valid_init(&v);
+    souk_valid_known(&v, body, (const char *const[]){"ids", NULL});
+    json_t *ids = json_object_get(body, "ids");
+    size_t i;
+    json_t *id;
+    if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+        json_array_size(ids) > PRODUCT_BATCH_MAX)
+        souk_valid_error(&v, "ids", "must be an array of 1 to %d ids", PRODUCT_BATCH_MAX);
+    json_array_foreach(ids, i, id)
+    {
+        const char *s = json_string_value(id);
+        if (!s || !souk_uuid_valid(s, strlen(s))) {
+            souk_valid_error(&v, "ids", "item %zu is not a UUID", i);
+            break;
+        }
+    }
+    souk_db_conn_t *c = NULL;
+    if (!souk_valid_ok(&v)) {
+        souk_valid_reply(ctx, &v);
+    } else if ((c = souk_svc_conn(ctx, app->db))) {
+        json_t *items = NULL;
+        souk_err_t err = store_product_batch(c, ids, &items);
+        if (err)
+            souk_svc_fail(ctx, err);
+        else
+            souk_http_reply_json(ctx, 200, json_pack("{s:o}", "items", items));
+    }
+    souk_valid_cleanup(&v);
+}
+
+void product_routes_register(souk_http_server_t *srv, product_app_t *app)
+{
+    souk_http_route(srv, "GET", "/products", do_list, app);
+    souk_http_route(srv, "POST", "/products", do_create, app);
+    souk_http_route(srv, "GET", "/products/:id", do_get, app);
+    souk_http_route(srv, "PATCH", "/products/:id", do_patch, app);
+    souk_http_route(srv, "DELETE", "/products/:id", do_delete, app);
+    souk_http_route(srv, "POST", "/internal/products/batch", do_batch, app);
+}

@@ -1,0 +1,234 @@
+/* store.c: product-service's SQL. The list has one prepared statement per
+ * sort order (ORDER BY cannot be a parameter); optional filters are
+ * "$n IS NULL OR ..." and the pool runs with plan_cache_mode=force_custom_plan
+ * so each execution is planned with its actual filters and uses the indexes. */
+#include "product.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define COLS                                                                                       \
+    "id, sku, name, description, price_cents, currency, stock, category, " TS(                     \
+        "created_at") ", " TS("updated_at")
+#define LIST_WHERE                                                                                 \
+    " WHERE ($1::text IS NULL OR (name || ' ' || description) ILIKE $1)"                           \
+    " AND ($2::text IS NULL OR category = $2)"                                                     \
+    " AND ($3::bigint IS NULL OR price_cents >= $3)"                                               \
+    " AND ($4::bigint IS NULL OR price_cents <= $4)"
+#define LIST(name, order)                                                                          \
+    {                                                                                              \
+        name, "SELECT " COLS ", count(*) OVER () FROM products" LIST_WHERE " ORDER BY " order      \
+              " LIMIT $5 OFFSET $6"                                                                \
+    }
+
+static const souk_db_stmt_t q_list[] = {
+    [SORT_CREATED_DESC] = LIST("product_list_created", "created_at DESC, id"),
+    [SORT_PRICE_ASC] = LIST("product_list_price", "price_cents, id"),
+    [SORT_PRICE_DESC] = LIST("product_list_price_desc", "price_cents DESC, id"),
+    [SORT_NAME_ASC] = LIST("product_list_name", "name, id"),
+};
+static const souk_db_stmt_t q_count = {"product_count", "SELECT count(*) FROM products" LIST_WHERE};
+static const souk_db_stmt_t q_insert = {
+    "product_insert",
+    "INSERT INTO products (id, name, description, price_cents, currency, stock, category, sku)"
+    " VALUES ($1, $2, COALESCE($3, ''), $4, $5, $6, $7, $8) RETURNING " COLS};
+static const souk_db_stmt_t q_get = {"product_get", "SELECT " COLS " FROM products WHERE id = $1"};
+static const souk_db_stmt_t q_update = {
+    "product_update",
+    "UPDATE products SET name = COALESCE($2, name),"
+    " description = CASE WHEN $3::boolean THEN COALESCE($4, '') ELSE description END,"
+    " price_cents = COALESCE($5::bigint, price_cents), currency = COALESCE($6, currency),"
+    " stock = COALESCE($7::integer, stock),"
+    " category = CASE WHEN $8::boolean THEN $9 ELSE category END,"
+    " sku = CASE WHEN $10::boolean THEN $11 ELSE sku END, updated_at = now()"
+    " WHERE id = $1 RETURNING " COLS};
+static const souk_db_stmt_t q_delete = {"product_delete", "DELETE FROM products WHERE id = $1"};
+static const souk_db_stmt_t q_batch = {"product_batch",
+                                       "SELECT " COLS " FROM products WHERE id = ANY ($1::uuid[])"};
+static const souk_db_stmt_t q_any = {"product_any", "SELECT EXISTS (SELECT 1 FROM products)"};
+
+static json_t *text_or_null(const PGresult *res, int row, int col)
+{
+    const char *v = souk_db_value(res, row, col);
+    return v ? json_string(v) : json_null();
+}
+
+static json_t *row_json(const PGresult *res, int r)
+{
+    return json_pack("{s:s, s:o, s:s, s:s, s:I, s:s, s:I, s:o, s:s, s:s}", "id",
+                     PQgetvalue(res, r, 0), "sku", text_or_null(res, r, 1), "name",
+                     PQgetvalue(res, r, 2), "description", PQgetvalue(res, r, 3), "price_cents",
+                     (json_int_t)souk_db_int(res, r, 4), "currency", PQgetvalue(res, r, 5), "stock",
+                     (json_int_t)souk_db_int(res, r, 6), "category", text_or_null(res, r, 7),
+                     "created_at", PQgetvalue(res, r, 8), "updated_at", PQgetvalue(res, r, 9));
+}
+
+static souk_err_t one_row(souk_db_conn_t *c, const souk_db_stmt_t *st, int n,
+                          const char *const *params, json_t **out)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, st, n, params, &res);
+    if (err)
+        return err;
+    if (PQntuples(res) == 0)
+        err = SOUK_ENOTFOUND;
+    else
+        *out = row_json(res, 0);
+    PQclear(res);
+    return err;
+}
+
+typedef struct {
+    char price[24], stock[24];
+} numbers_t;
+
+static void format_numbers(const product_input_t *in, numbers_t *n)
+{
+    snprintf(n->price, sizeof(n->price), "%lld", in->price_cents);
+    snprintf(n->stock, sizeof(n->stock), "%lld", in->stock);
+}
+
+souk_err_t store_product_insert(souk_db_conn_t *c, const product_input_t *in, json_t **out)
+{
+    char id[SOUK_UUID_STRLEN + 1];
+    numbers_t n;
+    souk_uuid_v4(id);
+    format_numbers(in, &n);
+    const char *p[] = {id,           in->name, in->description, n.price,
+                       in->currency, n.stock,  in->category,    in->sku};
+    return one_row(c, &q_insert, 8, p, out);
+}
+
+souk_err_t store_product_get(souk_db_conn_t *c, const char *id, json_t **out)
+{
+    return one_row(c, &q_get, 1, (const char *[]){id}, out);
+}
+
+souk_err_t store_product_update(souk_db_conn_t *c, const char *id, const product_input_t *in,
+                                json_t **out)
+{
+    numbers_t n;
+    format_numbers(in, &n);
+    const char *p[] = {id,
+                       in->name,
+                       in->has_description ? "true" : "false",
+                       in->description,
+                       in->has_price ? n.price : NULL,
+                       in->currency,
+                       in->has_stock ? n.stock : NULL,
+                       in->has_category ? "true" : "false",
+                       in->category,
+                       in->has_sku ? "true" : "false",
+                       in->sku};
+    return one_row(c, &q_update, 11, p, out);
+}
+
+souk_err_t store_product_delete(souk_db_conn_t *c, const char *id)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, &q_delete, 1, (const char *[]){id}, &res);
+    if (err == SOUK_OK && strcmp(PQcmdTuples(res), "0") == 0)
+        err = SOUK_ENOTFOUND;
+    PQclear(res);
+    return err;
+}
+
+/* ILIKE pattern "%q%" with the pattern metacharacters of q escaped. */
+static char *contains_pattern(const char *q)
+{
+    size_t n = strlen(q), o = 0;
+    char *p = souk_malloc(2 * n + 3);
+    p[o++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+            p[o++] = '\\';
+        p[o++] = q[i];
+    }
+    p[o++] = '%';
+    p[o] = '\0';
+    return p;
+}
+
+souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_t **items,
+                              long long *total)
+{
+    char min[24], max[24], limit[24], offset[24];
+    snprintf(min, sizeof(min), "%lld", q->min_price);
+    snprintf(max, sizeof(max), "%lld", q->max_price);
+    snprintf(limit, sizeof(limit), "%ld", q->page.limit);
+    snprintf(offset, sizeof(offset), "%ld", (q->page.page - 1) * q->page.limit);
+    char *pattern = q->q ? contains_pattern(q->q) : NULL;
+    const char *p[] = {pattern, q->category, q->has_min ? min : NULL, q->has_max ? max : NULL,
+                       limit,   offset};
+    PGresult *res = NULL;
+    souk_err_t err = souk_db_query(c, &q_list[q->sort], 6, p, &res);
+    if (err)
+        goto out;
+    int n = PQntuples(res);
+    *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(*items, row_json(res, i));
+    if (n > 0) {
+        *total = souk_db_int(res, 0, 10);
+        goto out;
+    }
+    /* Past the last page the window count is not there; count directly. */
+    PQclear(res);
+    res = NULL;
+    if ((err = souk_db_query(c, &q_count, 4, p, &res)) == SOUK_OK)
+        *total = souk_db_int(res, 0, 0);
+    else
+        json_decref(*items);
+out:
+    PQclear(res);
+    souk_free(pattern);
+    return err;
+}
+
+souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items)
+{
+    /* A PostgreSQL array literal of ids the caller validated as UUIDs. */
+    souk_buf_t lit;
+    souk_buf_init(&lit, (SOUK_UUID_STRLEN + 1) * PRODUCT_BATCH_MAX + 3);
+    souk_err_t err = souk_buf_append(&lit, "{", 1);
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        if (err == SOUK_OK && i)
+            err = souk_buf_append(&lit, ",", 1);
+        if (err == SOUK_OK)
+            err = souk_buf_append(&lit, json_string_value(id), SOUK_UUID_STRLEN);
+    }
+    if (err == SOUK_OK)
+        err = souk_buf_append(&lit, "}", 1);
+    PGresult *res = NULL;
+    if (err == SOUK_OK)
+        err = souk_db_query(c, &q_batch, 1, (const char *[]){lit.data}, &res);
+    if (err == SOUK_OK) {
+        *items = json_array();
+        for (int r = 0; r < PQntuples(res); r++)
+            json_array_append_new(*items, row_json(res, r));
+    }
+    PQclear(res);
+    souk_buf_cleanup(&lit);
+    return err;
+}
+
+souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded)
+{
+    PGresult *res;
+    *seeded = false;
+    souk_err_t err = souk_db_query(c, &q_any, 0, NULL, &res);
+    if (err)
+        return err;
+    bool empty = !souk_db_bool(res, 0, 0);
+    PQclear(res);
+    if (!empty)
+        return SOUK_OK;
+    souk_db_stmt_t seed = {"", sql};
+    err = souk_db_query(c, &seed, 0, NULL, NULL);
+    *seeded = err == SOUK_OK;
+    return err;
+}
