@@ -107,6 +107,29 @@ souk_err_t souk_db_begin(souk_db_conn_t *c)
     return simple(c, "BEGIN");
 }
 
+static bool identifier(const char *s)
+{
+    return *s && strlen(s) < 48 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
+}
+
+souk_err_t souk_db_savepoint(souk_db_conn_t *c, const char *name)
+{
+    char sql[64];
+    if (!identifier(name))
+        return SOUK_EINVAL;
+    snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
+    return simple(c, sql);
+}
+
+souk_err_t souk_db_rollback_to(souk_db_conn_t *c, const char *name)
+{
+    char sql[80];
+    if (!identifier(name))
+        return SOUK_EINVAL;
+    snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT %s", name);
+    return simple(c, sql);
+}
+
 souk_err_t souk_db_commit(souk_db_conn_t *c)
 {
     /* COMMIT of a failed transaction "succeeds" as ROLLBACK; treat it as the

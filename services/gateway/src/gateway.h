@@ -24,6 +24,8 @@ typedef struct {
     gw_ratelimit_t *ratelimit; /* NULL when disabled */
     char **cors_origins;       /* NULL-terminated; "*" allows any */
     long timeout_ms;
+    char *docs_dir;           /* swagger-ui-dist files; NULL: /docs assets are 404 */
+    const char *openapi_json; /* the API description, embedded at build time */
     souk_metric_t *upstream_requests, *upstream_seconds, *rate_limited;
 } gateway_t;
 
@@ -58,6 +60,11 @@ void gw_ratelimit_free(gw_ratelimit_t *rl);
 bool gw_ratelimit_take(gw_ratelimit_t *rl, const char *client, long *retry_after_s);
 /* Middleware hook: CORS (and preflight), then the per-client rate limit. */
 bool gw_hook(souk_http_ctx_t *ctx, void *ud);
+
+/* docs.c: /openapi.json, /docs (Swagger UI) and its assets /docs/:file */
+void gw_openapi(souk_http_ctx_t *ctx, void *ud);
+void gw_docs_index(souk_http_ctx_t *ctx, void *ud);
+void gw_docs_asset(souk_http_ctx_t *ctx, void *ud);
 
 /* overview.c */
 void gw_me_overview(souk_http_ctx_t *ctx, void *ud);

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+extern const char gateway_openapi_json[];
+
 typedef struct {
     int port;
     long rps, burst, timeout_ms, cache;
@@ -104,6 +106,8 @@ int main(void)
     init_metrics(&gw, metrics);
     gw.client = souk_http_client_new();
     gw.timeout_ms = cfg.timeout_ms;
+    gw.openapi_json = gateway_openapi_json;
+    gw.docs_dir = souk_strdup(souk_env_str("DOCS_DIR", SOUK_DEFAULT_DOCS_DIR));
     gw.cors_origins = split_list(cfg.cors);
     gw.ratelimit = gw_ratelimit_new((double)cfg.rps, (double)cfg.burst);
     char jwks_url[512];
@@ -122,6 +126,9 @@ int main(void)
     if (souk_jwt_verifier_refresh(gw.verifier) != SOUK_OK)
         souk_log_warn("JWKS not loaded yet; will retry on the first token");
     souk_http_route(srv, "GET", "/me/overview", gw_me_overview, &gw);
+    souk_http_route(srv, "GET", "/openapi.json", gw_openapi, &gw);
+    souk_http_route(srv, "GET", "/docs", gw_docs_index, &gw);
+    souk_http_route(srv, "GET", "/docs/:file", gw_docs_asset, &gw);
     souk_http_set_fallback(srv, gw_proxy, &gw);
     souk_http_set_hook(srv, gw_hook, &gw);
     souk_http_set_ready(srv, ready, &gw);
@@ -135,6 +142,7 @@ out:
     souk_jwt_verifier_free(gw.verifier);
     souk_http_client_free(gw.client);
     gw_ratelimit_free(gw.ratelimit);
+    souk_free(gw.docs_dir);
     for (char **o = gw.cors_origins; o && *o; o++)
         souk_free(*o);
     souk_free(gw.cors_origins);

@@ -57,9 +57,22 @@ const char *souk_db_last_sqlstate(const souk_db_conn_t *conn);
 const char *souk_db_last_constraint(const souk_db_conn_t *conn);
 
 souk_err_t souk_db_begin(souk_db_conn_t *conn) SOUK_MUST_CHECK;
+/* SAVEPOINT / ROLLBACK TO SAVEPOINT name (a lower-case identifier). */
+souk_err_t souk_db_savepoint(souk_db_conn_t *conn, const char *name) SOUK_MUST_CHECK;
+souk_err_t souk_db_rollback_to(souk_db_conn_t *conn, const char *name) SOUK_MUST_CHECK;
 souk_err_t souk_db_commit(souk_db_conn_t *conn) SOUK_MUST_CHECK;
 /* Rolls back if a transaction is open; never fails visibly. */
 void souk_db_rollback(souk_db_conn_t *conn);
+
+/* LISTEN on channel (a lower-case identifier) for this connection's session.
+ * Keep such a connection for the listener's lifetime: UNLISTEN before
+ * releasing it. */
+souk_err_t souk_db_listen(souk_db_conn_t *conn, const char *channel) SOUK_MUST_CHECK;
+souk_err_t souk_db_unlisten(souk_db_conn_t *conn) SOUK_MUST_CHECK;
+/* Waits up to timeout_ms for a notification on a listening connection;
+ * *notified tells whether one (or more; all are drained) arrived. */
+souk_err_t souk_db_wait_notify(souk_db_conn_t *conn, int timeout_ms,
+                               bool *notified) SOUK_MUST_CHECK;
 
 /* Helpers for reading results: the value of (row, col), NULL for SQL NULL. */
 const char *souk_db_value(const PGresult *res, int row, int col);
