@@ -109,6 +109,13 @@ int main(int argc, char **argv)
             goto out;
         }
     const char *bootstrap = rd_kafka_mock_cluster_bootstraps(b.cluster);
+    if (write_bootstrap(file, bootstrap) != SOUK_OK) {
+        souk_log_error("cannot write %s", file);
+        goto out;
+    }
+    souk_log_info("mock Kafka cluster on %s (%ld brokers, %ld partitions per topic)", bootstrap,
+                  brokers, partitions);
+    /* After the bootstrap file: once /readyz answers, the address is there. */
     if (port) {
         souk_http_config_t hc = {.service = "kafka-dev", .port = port, .metrics = metrics};
         if (souk_http_server_new(&hc, &srv) != SOUK_OK)
@@ -118,12 +125,7 @@ int main(int argc, char **argv)
         if (souk_http_server_start(srv) != SOUK_OK)
             goto out;
     }
-    if (write_bootstrap(file, bootstrap) != SOUK_OK) {
-        souk_log_error("cannot write %s", file);
-        goto out;
-    }
-    souk_log_info("mock Kafka cluster on %s (%ld brokers, %ld partitions per topic)", bootstrap,
-                  brokers, partitions);
+
     sigset_t all;
     sigemptyset(&all);
     sigaddset(&all, SIGINT);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <rhonabwy.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_TOKEN               4096
@@ -59,6 +60,25 @@ souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg, souk_jwt
     pthread_mutex_init(&v->refresh_lock, NULL);
     *out = v;
     return SOUK_OK;
+}
+
+souk_err_t souk_jwt_verifier_from_env(souk_http_client_t *client, souk_jwt_verifier_t **out)
+{
+    char url[512];
+    const char *jwks = souk_env_str("JWKS_URL", NULL);
+    if (!jwks) {
+        snprintf(url, sizeof(url), "%s/.well-known/jwks.json",
+                 souk_env_str("AUTH_URL", "http://127.0.0.1:8081"));
+        jwks = url;
+    }
+    souk_jwt_verifier_config_t vc = {.issuer = souk_env_str("JWT_ISSUER", "souk-auth"),
+                                     .audience = "souk",
+                                     .jwks_url = jwks,
+                                     .client = client};
+    souk_err_t err = souk_jwt_verifier_new(&vc, out);
+    if (err == SOUK_OK && souk_jwt_verifier_refresh(*out) != SOUK_OK)
+        souk_log_warn("JWKS not loaded yet; will retry on the first token");
+    return err;
 }
 
 void souk_jwt_verifier_free(souk_jwt_verifier_t *v)

@@ -5,6 +5,7 @@
 #define PRODUCT_H
 
 #include <souk/auth.h>
+#include <souk/bus.h>
 #include <souk/db.h>
 #include <souk/http.h>
 
@@ -15,10 +16,12 @@
 #define PRODUCT_PRICE_MAX       999999999999LL /* below 10^12 */
 #define PRODUCT_STOCK_MAX       2147483647LL
 #define PRODUCT_BATCH_MAX       100
+#define PRODUCT_SOURCE          "/product-service"
 
 typedef struct {
     souk_db_pool_t *db;
     souk_jwt_verifier_t *verifier;
+    souk_bus_t *bus;
 } product_app_t;
 
 /* A create or patch request. NULL/unset members are absent. String members
@@ -62,6 +65,13 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_
 souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items) SOUK_MUST_CHECK;
 /* Loads the demo catalog when the table is empty. */
 souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded) SOUK_MUST_CHECK;
+
+/* events.c */
+/* Handler of the orders topic: reserve on placed, release on cancelled. */
+souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud);
+/* Writes an event into the outbox (inside the caller's transaction). */
+souk_err_t product_emit(souk_db_conn_t *c, const char *topic, const char *type, const char *key,
+                        json_t *data, const char *traceparent) SOUK_MUST_CHECK;
 
 /* routes.c */
 void product_routes_register(souk_http_server_t *srv, product_app_t *app);

@@ -72,6 +72,46 @@ static void write_failed(souk_http_ctx_t *ctx, souk_err_t err)
         souk_svc_fail(ctx, err);
 }
 
+/* Runs a catalog write and its product.* event in one transaction. */
+typedef souk_err_t (*write_fn)(souk_db_conn_t *c, const char *id, const product_input_t *in,
+                               json_t **out);
+
+static souk_err_t write_with_event(souk_http_ctx_t *ctx, souk_db_conn_t *c, write_fn fn,
+                                   const char *id, const product_input_t *in, const char *type,
+                                   json_t **out)
+{
+    char tp[SOUK_TRACEPARENT_LEN + 1];
+    souk_trace_format(&ctx->trace, tp);
+    souk_err_t err = souk_db_begin(c);
+    if (err == SOUK_OK)
+        err = fn(c, id, in, out);
+    const char *key = err ? NULL : json_string_value(json_object_get(*out, "id"));
+    if (err == SOUK_OK)
+        err = product_emit(c, "products", type, key, *out, tp);
+    if (err == SOUK_OK)
+        err = souk_db_commit(c);
+    if (err) {
+        souk_db_rollback(c);
+        json_decref(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+static souk_err_t insert_fn(souk_db_conn_t *c, const char *id, const product_input_t *in,
+                            json_t **out)
+{
+    return store_product_insert(c, in, out);
+}
+
+static souk_err_t delete_fn(souk_db_conn_t *c, const char *id, const product_input_t *in,
+                            json_t **out)
+{
+    souk_err_t err = store_product_delete(c, id);
+    *out = err ? NULL : json_pack("{s:s}", "id", id);
+    return err;
+}
+
 static void do_create(souk_http_ctx_t *ctx, void *ud)
 {
     product_app_t *app = ud;
@@ -84,7 +124,7 @@ static void do_create(souk_http_ctx_t *ctx, void *ud)
     if (!c)
         return;
     json_t *p = NULL;
-    souk_err_t err = store_product_insert(c, &in, &p);
+    souk_err_t err = write_with_event(ctx, c, insert_fn, NULL, &in, "souk.product.created.v1", &p);
     if (err) {
         write_failed(ctx, err);
         return;
@@ -108,7 +148,8 @@ static void do_patch(souk_http_ctx_t *ctx, void *ud)
     if (!c)
         return;
     json_t *p = NULL;
-    souk_err_t err = store_product_update(c, id, &in, &p);
+    souk_err_t err =
+        write_with_event(ctx, c, store_product_update, id, &in, "souk.product.updated.v1", &p);
     if (err)
         write_failed(ctx, err);
     else
@@ -125,7 +166,10 @@ static void do_delete(souk_http_ctx_t *ctx, void *ud)
     souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
-    souk_err_t err = store_product_delete(c, id);
+    json_t *gone = NULL;
+    souk_err_t err =
+        write_with_event(ctx, c, delete_fn, id, NULL, "souk.product.deleted.v1", &gone);
+    json_decref(gone);
     if (err)
         souk_svc_fail(ctx, err);
     else

@@ -89,6 +89,12 @@ typedef struct {
 souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg,
                                  souk_jwt_verifier_t **out) SOUK_MUST_CHECK;
 void souk_jwt_verifier_free(souk_jwt_verifier_t *v);
+/* A verifier of auth-service's tokens configured from the environment:
+ * JWT_ISSUER (default souk-auth), JWKS_URL, else AUTH_URL (default
+ * http://127.0.0.1:8081) + /.well-known/jwks.json. Tries one fetch now; a
+ * failure is only logged (keys are fetched again on the first token). */
+souk_err_t souk_jwt_verifier_from_env(souk_http_client_t *client,
+                                      souk_jwt_verifier_t **out) SOUK_MUST_CHECK;
 /* Replaces the key set with jwks ({"keys":[...]}, borrowed). */
 souk_err_t souk_jwt_verifier_set_jwks(souk_jwt_verifier_t *v, json_t *jwks) SOUK_MUST_CHECK;
 /* Fetches the key set from jwks_url now (at most once per few seconds). */

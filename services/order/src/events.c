@@ -1,0 +1,69 @@
+/* events.c: order-service's side of the event flow. It publishes
+ * souk.order.* through the outbox and consumes inventory outcomes: a
+ * reservation confirms a pending order, a rejection rejects it. An order that
+ * was cancelled meanwhile stays cancelled (product-service releases the stock
+ * when it sees the cancellation). */
+#include "order.h"
+
+#include <string.h>
+
+souk_err_t order_emit(souk_db_conn_t *c, const char *what, json_t *order, const char *traceparent)
+{
+    const char *id = json_string_value(json_object_get(order, "id"));
+    char type[64];
+    snprintf(type, sizeof(type), "souk.order.%s.v1", what);
+    json_t *data = json_pack(
+        "{s:s, s:O, s:O, s:O, s:O, s:O}", "order_id", id, "user_id",
+        json_object_get(order, "user_id"), "status", json_object_get(order, "status"), "items",
+        json_object_get(order, "items"), "total_cents", json_object_get(order, "total_cents"),
+        "currency", json_object_get(order, "currency"));
+    json_t *reason = json_object_get(order, "reason");
+    if (json_is_string(reason))
+        json_object_set(data, "reason", reason);
+    souk_outbox_msg_t m = {.topic = "orders",
+                           .type = type,
+                           .key = id,
+                           .subject = id,
+                           .data = data,
+                           .traceparent = traceparent};
+    souk_err_t err = souk_outbox_add(c, ORDER_SOURCE, &m);
+    json_decref(data);
+    return err;
+}
+
+/* Moves order_id from pending to `to`; anything else is left alone. */
+static souk_err_t settle(souk_db_conn_t *c, const char *order_id, order_status_t to,
+                         const char *reason, const char *traceparent)
+{
+    json_t *order = NULL, *updated = NULL;
+    souk_err_t err = store_order_get(c, order_id, true, &order);
+    if (err == SOUK_ENOTFOUND)
+        return SOUK_EINVAL; /* not ours: skip it, never retry */
+    if (err)
+        return err;
+    order_status_t now;
+    if (!order_status_parse(json_string_value(json_object_get(order, "status")), &now) ||
+        now != ORDER_PENDING || !order_transition_allowed(now, to))
+        goto out;
+    err = store_order_set_status(c, order_id, to, reason, &updated);
+    if (err == SOUK_OK)
+        err = order_emit(c, to == ORDER_CONFIRMED ? "confirmed" : "rejected", updated, traceparent);
+out:
+    json_decref(order);
+    json_decref(updated);
+    return err;
+}
+
+souk_err_t order_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
+{
+    const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+    bool reserved = strcmp(ev->type, "souk.inventory.reserved.v1") == 0;
+    bool rejected = strcmp(ev->type, "souk.inventory.rejected.v1") == 0;
+    if (!reserved && !rejected)
+        return SOUK_OK; /* released and future types need nothing from us */
+    if (!order_id || !souk_uuid_valid(order_id, strlen(order_id)))
+        return SOUK_EINVAL;
+    const char *reason = json_string_value(json_object_get(ev->data, "reason"));
+    return settle(c, order_id, reserved ? ORDER_CONFIRMED : ORDER_REJECTED,
+                  rejected ? (reason ? reason : "insufficient stock") : NULL, ev->traceparent);
+}

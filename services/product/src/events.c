@@ -1,0 +1,189 @@
+/* events.c: product-service's side of the event flow. It consumes the orders
+ * topic and moves inventory: order.placed reserves every line of the order or
+ * none (conditional decrements inside one transaction, so stock never goes
+ * below zero whatever runs concurrently), order.cancelled releases exactly
+ * what was reserved, once. It publishes inventory.* outcomes and product.*
+ * catalog changes through the outbox. */
+#include "product.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const souk_db_stmt_t q_res_lock = {
+    "reservation_lock", "SELECT status, items::text FROM reservations WHERE order_id = $1"
+                        " FOR UPDATE"};
+static const souk_db_stmt_t q_res_put = {
+    "reservation_put",
+    "INSERT INTO reservations (order_id, status, items, reason) VALUES ($1, $2, $3::jsonb, $4)"
+    " ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,"
+    " updated_at = now()"};
+static const souk_db_stmt_t q_take = {"stock_take",
+                                      "UPDATE products SET stock = stock - $2, updated_at = now()"
+                                      " WHERE id = $1 AND stock >= $2"};
+static const souk_db_stmt_t q_give = {
+    "stock_give", "UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1"};
+
+souk_err_t product_emit(souk_db_conn_t *c, const char *topic, const char *type, const char *key,
+                        json_t *data, const char *traceparent)
+{
+    souk_outbox_msg_t m = {.topic = topic,
+                           .type = type,
+                           .key = key,
+                           .subject = key,
+                           .data = data,
+                           .traceparent = traceparent};
+    return souk_outbox_add(c, PRODUCT_SOURCE, &m);
+}
+
+typedef struct {
+    const char *product_id;
+    long long quantity;
+} line_t;
+
+static int by_product(const void *a, const void *b)
+{
+    return strcmp(((const line_t *)a)->product_id, ((const line_t *)b)->product_id);
+}
+
+/* Lines of an order event, sorted by product so that concurrent reservations
+ * lock rows in one order (no deadlocks). */
+static size_t read_lines(json_t *items, line_t *out, size_t max)
+{
+    size_t n = 0, i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        const char *id = json_string_value(json_object_get(it, "product_id"));
+        json_t *q = json_object_get(it, "quantity");
+        if (n == max || !id || !souk_uuid_valid(id, strlen(id)) || !json_is_integer(q) ||
+            json_integer_value(q) <= 0)
+            return 0;
+        out[n++] = (line_t){id, json_integer_value(q)};
+    }
+    qsort(out, n, sizeof(*out), by_product);
+    return n;
+}
+
+static souk_err_t put(souk_db_conn_t *c, const char *order_id, const char *status, json_t *items,
+                      const char *reason)
+{
+    char *text = json_dumps(items, JSON_COMPACT);
+    souk_err_t err =
+        souk_db_query(c, &q_res_put, 4, (const char *[]){order_id, status, text, reason}, NULL);
+    free(text);
+    return err;
+}
+
+static souk_err_t move_stock(souk_db_conn_t *c, const souk_db_stmt_t *st, const line_t *l,
+                             bool *moved)
+{
+    char qty[24];
+    PGresult *res;
+    snprintf(qty, sizeof(qty), "%lld", l->quantity);
+    souk_err_t err = souk_db_query(c, st, 2, (const char *[]){l->product_id, qty}, &res);
+    if (err == SOUK_OK)
+        *moved = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return err;
+}
+
+/* "reserved", "rejected", ... or "" when the order has no reservation row. */
+static souk_err_t lock_reservation(souk_db_conn_t *c, const char *order_id, char status[16],
+                                   json_t **items)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, &q_res_lock, 1, (const char *[]){order_id}, &res);
+    if (err)
+        return err;
+    status[0] = '\0';
+    if (PQntuples(res)) {
+        snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
+        if (items)
+            *items = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    }
+    PQclear(res);
+    return SOUK_OK;
+}
+
+static souk_err_t reserve(souk_db_conn_t *c, const char *order_id, json_t *items, const char *tp)
+{
+    char status[16];
+    line_t lines[64];
+    size_t n = read_lines(items, lines, 64);
+    souk_err_t err = lock_reservation(c, order_id, status, NULL);
+    if (err || status[0]) /* decided before, or cancelled first */
+        return err;
+    if (n == 0)
+        return SOUK_EINVAL;
+    if ((err = souk_db_savepoint(c, "reserve")) != SOUK_OK)
+        return err;
+    const char *short_of = NULL;
+    for (size_t i = 0; i < n && !err && !short_of; i++) {
+        bool moved = false;
+        err = move_stock(c, &q_take, &lines[i], &moved);
+        if (!moved)
+            short_of = lines[i].product_id;
+    }
+    if (err)
+        return err;
+    json_t *data = json_pack("{s:s, s:O}", "order_id", order_id, "items", items);
+    if (short_of) {
+        /* All or nothing: undo the lines already taken. */
+        char reason[96];
+        snprintf(reason, sizeof(reason), "insufficient stock for product %s", short_of);
+        err = souk_db_rollback_to(c, "reserve");
+        json_object_set_new(data, "reason", json_string(reason));
+        if (err == SOUK_OK)
+            err = put(c, order_id, "rejected", json_array(), reason);
+        if (err == SOUK_OK)
+            err = product_emit(c, "inventory", "souk.inventory.rejected.v1", order_id, data, tp);
+    } else {
+        err = put(c, order_id, "reserved", items, NULL);
+        if (err == SOUK_OK)
+            err = product_emit(c, "inventory", "souk.inventory.reserved.v1", order_id, data, tp);
+    }
+    json_decref(data);
+    return err;
+}
+
+static souk_err_t release(souk_db_conn_t *c, const char *order_id, const char *tp)
+{
+    char status[16];
+    json_t *items = NULL;
+    souk_err_t err = lock_reservation(c, order_id, status, &items);
+    if (err == SOUK_OK && !status[0]) { /* cancelled before reserved: tombstone */
+        json_t *none = json_array();
+        err = put(c, order_id, "cancelled", none, NULL);
+        json_decref(none);
+    } else if (err == SOUK_OK && strcmp(status, "reserved") == 0) {
+        line_t lines[64];
+        size_t n = read_lines(items, lines, 64);
+        for (size_t i = 0; i < n && !err; i++) {
+            bool moved;
+            err = move_stock(c, &q_give, &lines[i], &moved);
+        }
+        if (err == SOUK_OK)
+            err = put(c, order_id, "released", items, NULL);
+        json_t *data = json_pack("{s:s, s:O}", "order_id", order_id, "items", items);
+        if (err == SOUK_OK)
+            err = product_emit(c, "inventory", "souk.inventory.released.v1", order_id, data, tp);
+        json_decref(data);
+    }
+    json_decref(items);
+    return err;
+}
+
+souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
+{
+    bool placed = strcmp(ev->type, "souk.order.placed.v1") == 0;
+    bool cancelled = strcmp(ev->type, "souk.order.cancelled.v1") == 0;
+    if (!placed && !cancelled)
+        return SOUK_OK; /* confirmed/rejected and future types need nothing here */
+    const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+    if (!order_id || !souk_uuid_valid(order_id, strlen(order_id)))
+        return SOUK_EINVAL;
+    if (placed)
+        return reserve(c, order_id, json_object_get(ev->data, "items"), ev->traceparent);
+    return release(c, order_id, ev->traceparent);
+}
