@@ -6,6 +6,7 @@
 
 #include <semaphore.h>
 #include <souk/auth.h>
+#include <souk/bus.h>
 #include <souk/db.h>
 #include <souk/http.h>
 #include <souk/obs.h>
@@ -17,6 +18,7 @@
 
 typedef struct {
     souk_db_pool_t *db;
+    souk_bus_t *bus;
     souk_jwt_signer_t *signer;
     souk_jwt_verifier_t *verifier;
     souk_pwhash_params_t pwhash;

@@ -43,7 +43,8 @@ static souk_err_t load_config(config_t *c)
 
 static bool ready(void *ud)
 {
-    return souk_db_ping(((auth_app_t *)ud)->db);
+    auth_app_t *app = ud;
+    return souk_db_ping(app->db) && souk_bus_ready(app->bus, 1000);
 }
 
 static souk_err_t init_app(auth_app_t *app, const config_t *cfg, souk_metrics_t *m)
@@ -104,7 +105,8 @@ int main(void)
     }
     json_t *jwks = NULL;
     if (init_app(&app, &cfg, metrics) || souk_db_pool_new(&dbc, &app.db) ||
-        souk_db_migrate(app.db, souk_migrations, 30) || souk_jwt_signer_new(&sc, &app.signer) ||
+        souk_db_migrate(app.db, souk_bus_migrations, 30) ||
+        souk_db_migrate(app.db, souk_migrations, 0) || souk_jwt_signer_new(&sc, &app.signer) ||
         souk_jwt_verifier_new(&vc, &app.verifier) || !(jwks = souk_jwt_signer_jwks(app.signer)) ||
         souk_jwt_verifier_set_jwks(app.verifier, jwks)) {
         json_decref(jwks);
@@ -117,7 +119,11 @@ int main(void)
     if (admin_email && admin_password &&
         auth_bootstrap_admin(&app, admin_email, admin_password) != SOUK_OK)
         goto out;
-    if (souk_http_server_new(&hc, &srv) != SOUK_OK)
+    souk_bus_config_t bc = {.brokers = souk_env_str("KAFKA_BROKERS", "127.0.0.1:9092"),
+                            .service = "auth-service",
+                            .pool = app.db,
+                            .metrics = metrics};
+    if (souk_bus_start(&bc, &app.bus) != SOUK_OK || souk_http_server_new(&hc, &srv) != SOUK_OK)
         goto out;
     auth_routes_register(srv, &app);
     souk_http_set_ready(srv, ready, &app);
@@ -128,6 +134,7 @@ int main(void)
     rc = 0;
 out:
     souk_http_server_free(srv); /* stops accepting and drains in-flight requests */
+    souk_bus_stop(app.bus);
     souk_jwt_verifier_free(app.verifier);
     souk_jwt_signer_free(app.signer);
     souk_db_pool_free(app.db);

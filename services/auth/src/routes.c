@@ -5,6 +5,7 @@
 #include "app.h"
 #include "store.h"
 
+#include <souk/bus.h>
 #include <souk/svc.h>
 
 #include <stdio.h>
@@ -94,6 +95,25 @@ static void reply_tokens(souk_http_ctx_t *ctx, auth_app_t *app, souk_db_conn_t *
 
 /* ---- /auth ---------------------------------------------------------------- */
 
+/* souk.user.registered.v1, in the registration's transaction. */
+static souk_err_t emit_registered(souk_http_ctx_t *ctx, souk_db_conn_t *c, const auth_user_t *u)
+{
+    char tp[SOUK_TRACEPARENT_LEN + 1];
+    souk_trace_format(&ctx->trace, tp);
+    json_t *data = json_pack("{s:s, s:s, s:O, s:O}", "user_id", u->id, "email", u->email, "name",
+                             json_object_get(u->json, "name"), "created_at",
+                             json_object_get(u->json, "created_at"));
+    souk_outbox_msg_t m = {.topic = "users",
+                           .type = "souk.user.registered.v1",
+                           .key = u->id,
+                           .subject = u->id,
+                           .data = data,
+                           .traceparent = tp};
+    souk_err_t err = souk_outbox_add(c, "/auth-service", &m);
+    json_decref(data);
+    return err;
+}
+
 static void do_register(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
@@ -129,7 +149,13 @@ static void do_register(souk_http_ctx_t *ctx, void *ud)
         goto out;
     }
     auth_user_t *u = user_slot(ctx);
-    err = store_user_insert(c, email, name ? name : "", hash, SOUK_ROLE_CUSTOMER, u);
+    err = souk_db_begin(c);
+    if (err == SOUK_OK)
+        err = store_user_insert(c, email, name ? name : "", hash, SOUK_ROLE_CUSTOMER, u);
+    if (err == SOUK_OK)
+        err = emit_registered(ctx, c, u);
+    if (err == SOUK_OK)
+        err = souk_db_commit(c);
     if (err == SOUK_ECONFLICT) {
         souk_http_problem(ctx, 409, "an account with this email already exists");
     } else if (err) {
