@@ -6,6 +6,11 @@ fresh stack on free ports and exports:
 
   GATEWAY_URL          the gateway (required: without it every test is skipped)
   AUTH_URL             auth-service, reached directly
+  PRODUCT_URL          product-service, reached directly
+  ORDER_URL            order-service, reached directly (its /metrics)
+  PRODUCT_DATABASE_URL product-service's and order-service's databases (libpq
+  ORDER_DATABASE_URL   URIs, queried with psql by the event-delivery tests)
+  KAFKA_DEV_URL        the dev broker's HTTP control (POST /brokers/down|up)
   SOUK_ADMIN_EMAIL     the admin account created at start
   SOUK_ADMIN_PASSWORD
   SOUK_STACK           scripts/stack (stop-service / start-service, for fault tests)
@@ -19,7 +24,9 @@ import base64
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -32,6 +39,9 @@ TIMEOUT = 10  # seconds; every request carries an explicit timeout
 
 GATEWAY_URL = os.environ.get("GATEWAY_URL", "").rstrip("/")
 AUTH_URL = os.environ.get("AUTH_URL", "").rstrip("/")
+PRODUCT_URL = os.environ.get("PRODUCT_URL", "").rstrip("/")
+ORDER_URL = os.environ.get("ORDER_URL", "").rstrip("/")
+KAFKA_DEV_URL = os.environ.get("KAFKA_DEV_URL", "").rstrip("/")
 
 SKIP_REASON = (
     "GATEWAY_URL is not set: the e2e suite needs a running stack "
@@ -159,7 +169,7 @@ def assert_unauthorized(resp):
 
 
 def skip_if_deployed(resp, service):
-    """Products and orders arrive later: once they answer, their 503 check is moot."""
+    """For a service that arrives later: once it answers, its 503 check is moot."""
     if 200 <= resp.status_code < 300:
         pytest.skip(f"{service} is deployed now (answered {resp.status_code})")
 
@@ -277,6 +287,114 @@ def free_port():
 
 
 # --------------------------------------------------------------------------
+# the stack behind the gateway: scripts/stack, databases, metrics
+
+
+def stack(*args):
+    """Run scripts/stack (SOUK_STACK) with these arguments; skip without it."""
+    script = os.environ.get("SOUK_STACK")
+    if not script:
+        pytest.skip("SOUK_STACK is not set: cannot stop and start services")
+    done = subprocess.run([script, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{script} {' '.join(args)} failed: {done.stdout}{done.stderr}"
+
+
+def sql(db_url, query, **params):
+    """Run SQL on a stack database with psql; the rows as lists of strings.
+
+    Keyword arguments become psql variables: write :'name' in the query for a
+    quoted literal."""
+    args = ["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db_url]
+    for name, value in params.items():
+        args += ["-v", f"{name}={value}"]
+    done = subprocess.run(args, input=query, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, f"psql failed on {query!r}: {done.stderr}"
+    return [line.split("\t") for line in done.stdout.splitlines()]
+
+
+def sql_value(db_url, query, **params):
+    """The single value of a one-row, one-column query."""
+    rows = sql(db_url, query, **params)
+    assert len(rows) == 1 and len(rows[0]) == 1, f"{query!r} returned {rows!r}"
+    return rows[0][0]
+
+
+METRIC_SAMPLE = re.compile(r"^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)")
+METRIC_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def metric(base_url, name, **labels):
+    """Sum of the samples of one metric at base_url/metrics whose labels
+    include these (0 when there is none, e.g. a counter never incremented)."""
+    resp = requests.get(f"{base_url}/metrics", timeout=TIMEOUT)
+    assert resp.status_code == 200, describe(resp)
+    total = 0.0
+    for line in resp.text.splitlines():
+        match = METRIC_SAMPLE.match(line)
+        if not match or match.group(1) != name:
+            continue
+        have = dict(METRIC_LABEL.findall(match.group(2) or ""))
+        if all(have.get(key) == value for key, value in labels.items()):
+            total += float(match.group(3))
+    return total
+
+
+# --------------------------------------------------------------------------
+# orders
+
+SETTLE_TIMEOUT = 10  # seconds for an order to leave "pending" ("within a second" on the dev stack)
+
+
+def place_order(session, headers, *lines, **kwargs):
+    """POST /orders with (product_id, quantity) lines; returns the response."""
+    items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
+    return session.post("/orders", json={"items": items}, headers=headers, **kwargs)
+
+
+def product_stock(session, product_id):
+    return expect_json(session.get(f"/products/{product_id}"), 200)["stock"]
+
+
+def pending_order_ids(session, headers):
+    """Ids of the pending orders these headers can list (own, or all for an admin)."""
+    ids, page = set(), 1
+    while True:
+        params = {"status": "pending", "limit": 100, "page": page}
+        body = expect_json(session.get("/orders", params=params, headers=headers), 200)
+        ids.update(order["id"] for order in body["items"])
+        if not body["items"] or page * 100 >= body["total"]:
+            return ids
+        page += 1
+
+
+def wait_orders_settled(session, headers, order_ids, timeout=SETTLE_TIMEOUT):
+    """Wait until none of these orders is pending; return {id: order}.
+
+    headers must see every one of them (their owner, or an admin). While any
+    is listed as pending a round costs one request; then each order is read
+    once (and again only if it still shows pending)."""
+    wanted = list(dict.fromkeys(order_ids))
+    settled = {}
+
+    def probe():
+        left = [oid for oid in wanted if oid not in settled]
+        if left and not set(left) & pending_order_ids(session, headers):
+            for oid in left:
+                order = expect_json(session.get(f"/orders/{oid}", headers=headers), 200)
+                if order["status"] != "pending":
+                    settled[oid] = order
+        left = [oid for oid in wanted if oid not in settled]
+        assert not left, f"{len(left)} of {len(wanted)} orders still pending, e.g. {left[:3]}"
+        return settled
+
+    return wait_until(probe, timeout, what=f"{len(wanted)} orders to be confirmed or rejected")
+
+
+def wait_order_settled(session, headers, order_id, timeout=SETTLE_TIMEOUT):
+    return wait_orders_settled(session, headers, [order_id], timeout)[order_id]
+
+
+# --------------------------------------------------------------------------
 # fixtures
 
 
@@ -294,6 +412,51 @@ def auth_url():
     if not AUTH_URL:
         pytest.skip("AUTH_URL is not set")
     return AUTH_URL
+
+
+@pytest.fixture(scope="session")
+def product_url():
+    """product-service's own base URL (bypassing the gateway)."""
+    if not PRODUCT_URL:
+        pytest.skip("PRODUCT_URL is not set")
+    return PRODUCT_URL
+
+
+@pytest.fixture(scope="session")
+def order_url():
+    """order-service's own base URL (bypassing the gateway)."""
+    if not ORDER_URL:
+        pytest.skip("ORDER_URL is not set")
+    return ORDER_URL
+
+
+@pytest.fixture(scope="session")
+def kafka_dev_url():
+    """The dev broker's HTTP control (outages on demand)."""
+    if not KAFKA_DEV_URL:
+        pytest.skip("KAFKA_DEV_URL is not set")
+    return KAFKA_DEV_URL
+
+
+def _database(var):
+    url = os.environ.get(var)
+    if not url:
+        pytest.skip(f"{var} is not set")
+    if not shutil.which("psql"):
+        pytest.skip("psql is not installed (postgresql-client)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def order_db():
+    """order-service's database URL, for psql."""
+    return _database("ORDER_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def product_db():
+    """product-service's database URL, for psql."""
+    return _database("PRODUCT_DATABASE_URL")
 
 
 @pytest.fixture
@@ -367,3 +530,27 @@ def make_user(register, login):
 @pytest.fixture
 def new_user(make_user):
     return make_user()
+
+
+@pytest.fixture
+def make_product(session, admin_headers):
+    """Factory: create a product as the admin (201 expected) and return it.
+
+    Keyword arguments become the request body, over defaults for the required
+    fields (a unique name, price_cents 1000, stock 10). Products still there
+    at the end of the test are deleted."""
+    created = []
+
+    def _make(**fields):
+        body = {"name": f"E2E product {uuid.uuid4().hex}", "price_cents": 1000, "stock": 10}
+        body.update(fields)
+        product = expect_json(session.post("/products", json=body, headers=admin_headers), 201)
+        created.append(product["id"])
+        return product
+
+    yield _make
+    for product_id in created:
+        try:
+            session.delete(f"/products/{product_id}", headers=admin_headers)
+        except requests.RequestException:
+            pass  # best effort: the test may have stopped the service

@@ -1,5 +1,5 @@
 """What the gateway does for every request: body rules, request ids, tracing,
-health, metrics, and routes whose services are not deployed yet."""
+health, metrics, and routing to the product and order services."""
 
 import re
 import secrets
@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import assert_problem, describe, skip_if_deployed, unique_email
+from conftest import assert_problem, assert_unauthorized, describe, expect_json, unique_email
 
 JSON = {"Content-Type": "application/json"}
 # rejected by auth-service itself (not by the gateway), without touching login throttling
@@ -136,18 +136,21 @@ def test_metrics_label_routes_by_template(session, new_user):
     assert raw_id not in text, "metrics label a raw path instead of its route template"
 
 
-# ---------------------------------------------------------------- services that arrive later
+# ---------------------------------------------------------------- product and order routes
 
 
-def test_products_unavailable(session):
-    resp = session.get("/products")
-    skip_if_deployed(resp, "product-service")
-    assert_problem(resp, 503)
-    assert_problem(session.get(f"/products/{uuid.uuid4()}"), 503)
+def test_products_are_routed(session):
+    """product-service is deployed: /products reaches it instead of a 503."""
+    page = session.get("/products", params={"limit": 1})
+    assert page.status_code == 200, describe(page)
+    assert set(page.json()) == {"items", "page", "limit", "total"}, describe(page)
+    assert_problem(session.get(f"/products/{uuid.uuid4()}"), 404)
 
 
-def test_orders_unavailable(session, new_user):
-    resp = session.get("/orders", headers=new_user["headers"])
-    skip_if_deployed(resp, "order-service")
-    assert_problem(resp, 503)
-    assert_problem(session.get(f"/orders/{uuid.uuid4()}", headers=new_user["headers"]), 503)
+def test_orders_are_routed(session, new_user):
+    """order-service is deployed: /orders reaches it instead of a 503."""
+    page = expect_json(session.get("/orders", headers=new_user["headers"]), 200)
+    assert page == {"items": [], "page": 1, "limit": 20, "total": 0}, page
+    assert_problem(session.get(f"/orders/{uuid.uuid4()}", headers=new_user["headers"]), 404)
+    assert_problem(session.post(f"/orders/{uuid.uuid4()}/cancel", headers=new_user["headers"]), 404)
+    assert_unauthorized(session.get("/orders"))

@@ -1,4 +1,5 @@
-/* ids.c: randomness from the kernel (getrandom), UUIDs and hex encoding. */
+/* ids.c: randomness from the kernel (getrandom), UUIDs, hex encoding and
+ * UTF-8 validation. */
 #include <souk/core.h>
 
 #include <errno.h>
@@ -61,6 +62,28 @@ bool souk_uuid_valid(const char *s, size_t len)
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
         if (dash ? s[i] != '-' : !is_hex(s[i]))
             return false;
+    }
+    return true;
+}
+
+bool souk_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (c == 0 || len == 0 || i + len > n)
+            return false;
+        unsigned cp = len == 1 ? c : c & (0x7f >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
     }
     return true;
 }

@@ -153,6 +153,28 @@ static void test_buf_bounded(void **state)
     souk_buf_cleanup(&b);
 }
 
+static void test_utf8(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t n;
+        bool ok;
+    } cases[] = {
+        {"plain", 5, true},
+        {"Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80", 13, true},
+        {"\xc3", 1, false},             /* truncated */
+        {"\xc0\xaf", 2, false},         /* overlong */
+        {"\xed\xa0\x80", 3, false},     /* surrogate */
+        {"\xf4\x90\x80\x80", 4, false}, /* above U+10FFFF */
+        {"\xff", 1, false},
+        {"a\0b", 3, false}, /* NUL */
+        {"\x80", 1, false},
+    };
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++)
+        if (souk_utf8_valid(cases[i].s, cases[i].n) != cases[i].ok)
+            fail_msg("case %zu", i);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_buf_bounded),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,9 +14,10 @@ json_t *souk_http_body_object(souk_http_ctx_t *ctx)
     json_error_t jerr;
     json_t *j = json_loadb(ctx->body, ctx->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        char detail[256];
-        snprintf(detail, sizeof(detail), "malformed JSON at line %d column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
+        char detail[128];
+        /* position only: the parser's own wording names library internals */
+        snprintf(detail, sizeof(detail), "the body is not valid JSON (line %d, column %d)",
+                 jerr.line, jerr.column);
         souk_http_problem(ctx, 400, detail);
         return NULL;
     }

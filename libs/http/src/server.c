@@ -93,6 +93,38 @@ static bool body_too_large(const souk_http_ctx_t *ctx)
            (unsigned long)v > limit;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* The server decodes query values into C strings and drops those that are not
+ * UTF-8: a "%00" would silently cut a filter short and bad bytes would remove
+ * it. Refuse such a query string instead of answering a different question. */
+static bool query_ok(const souk_http_ctx_t *ctx)
+{
+    const char *q = ctx->url ? strchr(ctx->url, '?') : NULL;
+    if (!q)
+        return true;
+    size_t n = strlen(++q);
+    char *dec = souk_arena_alloc(ctx->arena, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (q[i] == '%' && i + 2 < n && (hi = hexval(q[i + 1])) >= 0 &&
+            (lo = hexval(q[i + 2])) >= 0) {
+            dec[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            dec[o++] = q[i] == '+' ? ' ' : q[i];
+        }
+    }
+    return souk_utf8_valid(dec, o);
+}
+
 static void route_request(souk_http_ctx_t *ctx)
 {
     souk_http_server_t *srv = ctx->srv;
@@ -107,17 +139,17 @@ static void route_request(souk_http_ctx_t *ctx)
             r->fn(ctx, r->ud);
         return;
     }
+    if (path_known) {
+        ctx->route = "method_not_allowed";
+        souk_http_set_header(ctx, "Allow", allow);
+        souk_http_problem(ctx, 405, "method not allowed on this resource");
+        return;
+    }
     if (srv->fallback) {
         if (!content_type_ok(ctx))
             souk_http_problem(ctx, 415, "request bodies must be application/json");
         else
             srv->fallback(ctx, srv->fallback_ud);
-        return;
-    }
-    if (path_known) {
-        ctx->route = "method_not_allowed";
-        souk_http_set_header(ctx, "Allow", allow);
-        souk_http_problem(ctx, 405, "method not allowed on this resource");
         return;
     }
     souk_http_problem(ctx, 404, "no such resource");
@@ -169,6 +201,8 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
 
     if (body_too_large(&ctx))
         souk_http_problem(&ctx, 413, "request body exceeds the size limit");
+    else if (!query_ok(&ctx))
+        souk_http_problem(&ctx, 400, "the query string must be UTF-8 without NUL characters");
     else if (!srv->hook || srv->hook(&ctx, srv->hook_ud))
         route_request(&ctx);
     if (!ctx.replied) {

@@ -271,6 +271,17 @@ static void test_server_errors(void **state)
     assert_problem(&r, 413);
     json_decref(r.body);
 
+    static const char *const bad_queries[] = {"/things?limit=1%00", "/things?q=%ff",
+                                              "/things?q=%c3"};
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(bad_queries); i++) {
+        call(f, "GET", bad_queries[i], NULL, NULL, 0, NULL, &r);
+        assert_problem(&r, 400);
+        json_decref(r.body);
+    }
+    call(f, "GET", "/things?q=%C3%A9t%C3%A9+x", NULL, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_decref(r.body);
+
     call(f, "GET", "/things?limit=101", NULL, NULL, 0, NULL, &r);
     assert_problem(&r, 400);
     json_decref(r.body);

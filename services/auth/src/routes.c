@@ -214,6 +214,7 @@ static void do_login(souk_http_ctx_t *ctx, void *ud)
     souk_valid_t v;
     souk_valid_init(&v);
     const char *email = NULL, *password = NULL;
+    souk_valid_known(&v, body, (const char *const[]){"email", "password", NULL});
     souk_valid_string(&v, body, "email", SOUK_FIELD_REQUIRED, 1, 1024, &email);
     souk_valid_string(&v, body, "password", SOUK_FIELD_REQUIRED, 1, 1024, &password);
     souk_db_conn_t *c = NULL;
@@ -270,6 +271,7 @@ static const char *refresh_token_of(souk_http_ctx_t *ctx)
     souk_valid_t v;
     souk_valid_init(&v);
     const char *token = NULL;
+    souk_valid_known(&v, body, (const char *const[]){"refresh_token", NULL});
     souk_valid_string(&v, body, "refresh_token", SOUK_FIELD_REQUIRED, 1, 512, &token);
     if (!souk_valid_ok(&v)) {
         souk_valid_reply(ctx, &v);
@@ -462,6 +464,8 @@ static bool parse_patch(souk_http_ctx_t *ctx, json_t *body, bool admin, patch_re
     souk_valid_known(
         &v, body,
         (const char *const[]){"name", "password", "current_password", "roles", "disabled", NULL});
+    if (json_object_size(body) == 0)
+        souk_valid_error(&v, "body", "must change at least one field");
     const char *name;
     if (souk_valid_string(&v, body, "name", 0, 0, AUTH_NAME_MAX, &name))
         p->patch.name = auth_trim(souk_arena_strdup(ctx->arena, name));

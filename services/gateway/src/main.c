@@ -61,19 +61,25 @@ static void init_upstreams(gateway_t *gw)
     }
 }
 
-/* Ready when the auth service answers and its keys are loaded. */
+/* Ready when every deployed upstream answers /healthz and the token keys are
+ * loaded. */
 static bool ready(void *ud)
 {
     gateway_t *gw = ud;
-    char url[512];
-    snprintf(url, sizeof(url), "%s/healthz", gw->upstreams[UP_AUTH].base_url);
-    souk_http_request_t req = {.url = url, .timeout_ms = 2000, .connect_timeout_ms = 500};
-    souk_http_response_t resp;
-    bool ok = souk_http_fetch(gw->client, &req, &resp) == SOUK_OK && resp.status == 200;
-    souk_http_response_cleanup(&resp);
-    if (ok && !souk_jwt_verifier_ready(gw->verifier))
-        ok = souk_jwt_verifier_refresh(gw->verifier) == SOUK_OK;
-    return ok;
+    for (int i = 0; i < UP__COUNT; i++) {
+        if (!gw->upstreams[i].base_url)
+            continue;
+        char url[512];
+        snprintf(url, sizeof(url), "%s/healthz", gw->upstreams[i].base_url);
+        souk_http_request_t req = {.url = url, .timeout_ms = 2000, .connect_timeout_ms = 500};
+        souk_http_response_t resp;
+        bool ok = souk_http_fetch(gw->client, &req, &resp) == SOUK_OK && resp.status == 200;
+        souk_http_response_cleanup(&resp);
+        if (!ok)
+            return false;
+    }
+    return souk_jwt_verifier_ready(gw->verifier) ||
+           souk_jwt_verifier_refresh(gw->verifier) == SOUK_OK;
 }
 
 static void init_metrics(gateway_t *gw, souk_metrics_t *m)

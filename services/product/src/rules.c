@@ -56,8 +56,10 @@ void product_parse_input(souk_valid_t *v, json_t *body, bool patch, product_inpu
         souk_valid_error(v, "body", "must change at least one field");
     if (souk_valid_string(v, body, "name", req, 1, PRODUCT_NAME_MAX, &in->name) && blank(in->name))
         souk_valid_error(v, "name", "must not be blank");
-    in->has_description = souk_valid_string(v, body, "description", SOUK_FIELD_NULLABLE, 0,
-                                            PRODUCT_DESCRIPTION_MAX, &in->description);
+    /* null clears the description (stored as "") */
+    in->has_description = json_object_get(body, "description") != NULL;
+    souk_valid_string(v, body, "description", SOUK_FIELD_NULLABLE, 0, PRODUCT_DESCRIPTION_MAX,
+                      &in->description);
     in->has_price =
         souk_valid_integer(v, body, "price_cents", req, 0, PRODUCT_PRICE_MAX, &in->price_cents);
     in->has_stock = souk_valid_integer(v, body, "stock", req, 0, PRODUCT_STOCK_MAX, &in->stock);

@@ -139,6 +139,8 @@ void souk_uuid_v4(char out[SOUK_UUID_STRLEN + 1]);
 bool souk_uuid_valid(const char *s, size_t len);
 /* Fills buf with n cryptographically random bytes (aborts if the OS can't). */
 void souk_random(void *buf, size_t n);
+/* True if [s, s+n) is well-formed UTF-8 (no overlongs, surrogates or NULs). */
+bool souk_utf8_valid(const char *s, size_t n);
 /* Lower-case hex of n bytes into out[2n+1]. */
 void souk_hex(const uint8_t *in, size_t n, char *out);
 
