@@ -103,7 +103,7 @@ static bool cors(souk_http_ctx_t *ctx, gateway_t *gw)
     souk_http_set_header(ctx, "Access-Control-Allow-Origin", origin);
     souk_http_set_header(ctx, "Vary", "Origin");
     souk_http_set_header(ctx, "Access-Control-Expose-Headers",
-                         "X-Request-Id, traceparent, Retry-After, Location");
+                         "X-Request-Id, traceparent, Retry-After, Location, Idempotent-Replayed");
     if (!preflight)
         return true;
     ctx->route = "cors_preflight";

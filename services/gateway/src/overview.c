@@ -48,7 +48,12 @@ void gw_me_overview(souk_http_ctx_t *ctx, void *ud)
     if (!souk_auth_require(ctx, gw->verifier, 0, &claims))
         return;
     call_t user = {.gw = gw, .ctx = ctx, .up = UP_AUTH, .path = "/auth/me"};
-    call_t orders = {.gw = gw, .ctx = ctx, .up = UP_ORDER, .path = "/orders?limit=5"};
+    /* the caller's own orders, even for an admin (who would otherwise see all) */
+    call_t orders = {.gw = gw,
+                     .ctx = ctx,
+                     .up = UP_ORDER,
+                     .path =
+                         souk_arena_printf(ctx->arena, "/orders?limit=5&user_id=%s", claims.sub)};
     pthread_t t;
     bool threaded = pthread_create(&t, NULL, run_call, &orders) == 0;
     run_call(&user);

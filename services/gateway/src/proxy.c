@@ -128,8 +128,8 @@ souk_err_t gw_upstream_call(gateway_t *gw, souk_http_ctx_t *ctx, souk_arena_t *a
 static void copy_headers(souk_http_ctx_t *ctx, const souk_http_response_t *resp)
 {
     static const char *const keep[] = {
-        "Content-Type", "Location",      "Retry-After", "WWW-Authenticate",
-        "Allow",        "Cache-Control", "ETag",        "Last-Modified"};
+        "Content-Type",  "Location", "Retry-After",   "WWW-Authenticate",   "Allow",
+        "Cache-Control", "ETag",     "Last-Modified", "Idempotent-Replayed"};
     char value[1024];
     for (size_t i = 0; i < SOUK_ARRAY_LEN(keep); i++)
         if (souk_http_response_header(resp, keep[i], value, sizeof(value)))
