@@ -13,6 +13,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DEFAULT_MAX_RESPONSE       (8u << 20)
 #define MAX_RESPONSE_HEADERS       (64u << 10)
+#define MAX_IDLE_CONNECTIONS       1024
 
 struct souk_http_client {
     CURLSH *share;
@@ -91,6 +92,9 @@ static CURL *thread_handle(souk_http_client_t *c)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* The limit applies to the shared cache as a whole (default 5): with more
+     * threads than that, returning a connection would close another one. */
+    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)MAX_IDLE_CONNECTIONS);
     return h;
 }
 

@@ -85,7 +85,9 @@ static bool add_header(const char *name, const char *value, void *ud)
 {
     headers_t *h = ud;
     if (forwardable(name) && h->n < MAX_FORWARDED_HEADERS)
-        h->list[h->n++] = souk_arena_printf(h->arena, "%s: %s", name, value);
+        /* curl drops "Name:" with no value; "Name;" sends it empty */
+        h->list[h->n++] = *value ? souk_arena_printf(h->arena, "%s: %s", name, value)
+                                 : souk_arena_printf(h->arena, "%s;", name);
     return true;
 }
 
