@@ -1,7 +1,7 @@
-/* client.c: outgoing HTTP on libcurl. Each thread keeps one easy handle (a
- * handle must not be used by two threads at once), and all handles share one
- * connection cache through a CURLSH, so a new thread reuses the keep-alive
- * connections that others opened instead of dialling again. */
+/* client.c: outgoing HTTP on libcurl. Easy handles live in a pool: a request
+ * takes one, uses it and puts it back, so the keep-alive connections each
+ * handle holds are reused by whichever thread comes next. One short mutex
+ * section per request; no curl share locks on the hot path. */
 #include "http_int.h"
 
 #include <curl/curl.h>
@@ -13,30 +13,13 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DEFAULT_MAX_RESPONSE       (8u << 20)
 #define MAX_RESPONSE_HEADERS       (64u << 10)
-#define MAX_IDLE_CONNECTIONS       1024
+#define MAX_POOLED_HANDLES         512
 
 struct souk_http_client {
-    CURLSH *share;
-    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
-    pthread_key_t key;
+    pthread_mutex_t lock;
+    CURL *pool[MAX_POOLED_HANDLES];
+    size_t npool;
 };
-
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
-{
-    souk_http_client_t *c = ud;
-    pthread_mutex_lock(&c->locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *ud)
-{
-    souk_http_client_t *c = ud;
-    pthread_mutex_unlock(&c->locks[data]);
-}
-
-static void easy_free(void *h)
-{
-    curl_easy_cleanup(h);
-}
 
 static void global_init(void)
 {
@@ -48,15 +31,7 @@ souk_http_client_t *souk_http_client_new(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, global_init);
     souk_http_client_t *c = souk_calloc(1, sizeof(*c));
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&c->locks[i], NULL);
-    c->share = curl_share_init();
-    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    pthread_key_create(&c->key, easy_free);
+    pthread_mutex_init(&c->lock, NULL);
     return c;
 }
 
@@ -64,38 +39,36 @@ void souk_http_client_free(souk_http_client_t *c)
 {
     if (!c)
         return;
-    /* Other threads' handles went with their threads; this one's is ours. */
-    CURL *h = pthread_getspecific(c->key);
-    if (h) {
-        curl_easy_cleanup(h);
-        pthread_setspecific(c->key, NULL);
-    }
-    pthread_key_delete(c->key);
-    curl_share_cleanup(c->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&c->locks[i]);
+    for (size_t i = 0; i < c->npool; i++)
+        curl_easy_cleanup(c->pool[i]);
+    pthread_mutex_destroy(&c->lock);
     souk_free(c);
 }
 
-static CURL *thread_handle(souk_http_client_t *c)
+static CURL *take_handle(souk_http_client_t *c)
 {
-    CURL *h = pthread_getspecific(c->key);
-    if (!h) {
-        h = curl_easy_init();
-        if (!h)
-            return NULL;
-        pthread_setspecific(c->key, h);
-    }
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    pthread_mutex_lock(&c->lock);
+    CURL *h = c->npool ? c->pool[--c->npool] : NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (!h && !(h = curl_easy_init()))
+        return NULL;
+    curl_easy_reset(h); /* options go; its connections stay */
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* The limit applies to the shared cache as a whole (default 5): with more
-     * threads than that, returning a connection would close another one. */
-    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)MAX_IDLE_CONNECTIONS);
     return h;
+}
+
+static void give_handle(souk_http_client_t *c, CURL *h)
+{
+    pthread_mutex_lock(&c->lock);
+    bool kept = c->npool < MAX_POOLED_HANDLES;
+    if (kept)
+        c->pool[c->npool++] = h;
+    pthread_mutex_unlock(&c->lock);
+    if (!kept)
+        curl_easy_cleanup(h);
 }
 
 typedef struct {
@@ -148,7 +121,7 @@ souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req
     memset(resp, 0, sizeof(*resp));
     souk_buf_init(&resp->body, req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE);
     souk_buf_init(&resp->headers, MAX_RESPONSE_HEADERS);
-    CURL *h = thread_handle(c);
+    CURL *h = take_handle(c);
     if (!h)
         return SOUK_ENOMEM;
     sink_t sink = {resp, false};
@@ -182,7 +155,10 @@ souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req
 out:
     /* The handle outlives this call; it must not keep pointers into our stack. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
     curl_slist_free_all(headers);
+    give_handle(c, h);
     return err;
 }
 

@@ -151,8 +151,8 @@ bool souk_page_parse(souk_valid_t *v, const char *page, const char *limit, souk_
 json_t *souk_http_page_body(json_t *items, const souk_page_t *p, long long total);
 
 /* ---- client --------------------------------------------------------------- */
-/* Requests to other services. One curl handle per thread, and one connection
- * cache shared by all of them, so calls reuse keep-alive connections. */
+/* Requests to other services, over a pool of curl handles whose keep-alive
+ * connections are reused by whichever thread calls next. Thread-safe. */
 
 typedef struct souk_http_client souk_http_client_t;
 
