@@ -7,7 +7,8 @@
  * It deliberately does not know about users, tokens or databases: auth checks
  * live in souk/auth.h, readiness is a callback.
  *
- * Threading: handlers run on the server's connection threads, concurrently.
+ * Threading: handlers run on a pool of server threads, concurrently; a
+ * handler that blocks holds its thread (and the connections it serves).
  * A souk_http_ctx_t belongs to one request and must not outlive the handler. */
 #ifndef SOUK_HTTP_H
 #define SOUK_HTTP_H
@@ -58,6 +59,8 @@ typedef struct {
     int port;
     size_t body_limit;       /* bytes; default SOUK_HTTP_DEFAULT_BODY_LIMIT */
     unsigned idle_timeout_s; /* close idle keep-alive connections; default 60 */
+    unsigned
+        threads; /* request threads (handlers may block); 0: HTTP_THREADS or max(16, 4 x cores) */
     souk_metrics_t *metrics; /* required, borrowed */
 } souk_http_config_t;
 
