@@ -13,7 +13,7 @@ fresh stack on free ports and exports:
   KAFKA_DEV_URL        the dev broker's HTTP control (POST /brokers/down|up)
   SOUK_ADMIN_EMAIL     the admin account created at start
   SOUK_ADMIN_PASSWORD
-  SOUK_STACK           scripts/stack (stop-service / start-service, for fault tests)
+  SOUK_STACK           scripts/stack (stop-, kill- and start-service, for fault tests)
   SOUK_RUN_DIR         the stack's run directory
   SOUK_BIN_DIR         directory holding souk-gateway and souk-auth
 

@@ -4,7 +4,6 @@ alive, reports not ready, and recovers when auth-service is back.
 This module stops a shared service, so it sorts last."""
 
 import os
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,19 +14,12 @@ from conftest import (
     assert_unauthorized,
     describe,
     expect_json,
+    stack,
     wait_until,
 )
 
 UPSTREAM_DOWN = (502, 503)
 SLOW = 15  # seconds: an upstream failure must be answered, not hang
-
-
-def stack(*args):
-    script = os.environ.get("SOUK_STACK")
-    if not script:
-        pytest.skip("SOUK_STACK is not set: cannot stop and start auth-service")
-    done = subprocess.run([script, *args], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"{script} {' '.join(args)} failed: {done.stdout}{done.stderr}"
 
 
 def assert_no_internal_address(resp):
