@@ -82,6 +82,32 @@ souk_err_t souk_db_query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int npar
     return SOUK_OK;
 }
 
+souk_err_t souk_db_exec_one(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
+                            const char *const *params)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, stmt, nparams, params, &res);
+    if (err == SOUK_OK && strcmp(PQcmdTuples(res), "0") == 0)
+        err = SOUK_ENOTFOUND;
+    PQclear(res);
+    return err;
+}
+
+char *souk_db_like_contains(const char *q)
+{
+    size_t n = strlen(q), o = 0;
+    char *p = souk_malloc(2 * n + 3);
+    p[o++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+            p[o++] = '\\';
+        p[o++] = q[i];
+    }
+    p[o++] = '%';
+    p[o] = '\0';
+    return p;
+}
+
 const char *souk_db_last_sqlstate(const souk_db_conn_t *c)
 {
     return c->sqlstate;

@@ -337,6 +337,16 @@ souk_err_t souk_http_server_start(souk_http_server_t *srv)
     return SOUK_OK;
 }
 
+souk_err_t souk_http_serve(souk_http_server_t *srv)
+{
+    souk_err_t err = souk_http_server_start(srv);
+    if (err)
+        return err;
+    int sig = souk_signals_wait();
+    souk_log_info("signal %d: shutting down", sig);
+    return SOUK_OK;
+}
+
 void souk_http_server_stop(souk_http_server_t *srv)
 {
     if (!srv || !srv->running)

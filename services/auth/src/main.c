@@ -2,6 +2,8 @@
  * migrations, keys, admin bootstrap, routes, serve, graceful shutdown. */
 #include "app.h"
 
+#include <souk/svc.h>
+
 #include <sodium.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -39,12 +41,6 @@ static souk_err_t load_config(config_t *c)
     c->bind = souk_env_str("BIND_ADDRESS", "127.0.0.1");
     c->issuer = souk_env_str("JWT_ISSUER", "souk-auth");
     return err ? SOUK_EINVAL : SOUK_OK;
-}
-
-static bool ready(void *ud)
-{
-    auth_app_t *app = ud;
-    return souk_db_ping(app->db) && souk_bus_ready(app->bus, 1000);
 }
 
 static souk_err_t init_app(auth_app_t *app, const config_t *cfg, souk_metrics_t *m)
@@ -126,12 +122,10 @@ int main(void)
     if (souk_bus_start(&bc, &app.bus) != SOUK_OK || souk_http_server_new(&hc, &srv) != SOUK_OK)
         goto out;
     auth_routes_register(srv, &app);
-    souk_http_set_ready(srv, ready, &app);
-    if (souk_http_server_start(srv) != SOUK_OK)
-        goto out;
-    int sig = souk_signals_wait();
-    souk_log_info("signal %d: shutting down", sig);
-    rc = 0;
+    souk_svc_deps_t deps = {app.db, app.bus};
+    souk_http_set_ready(srv, souk_svc_ready, &deps);
+    if (souk_http_serve(srv) == SOUK_OK)
+        rc = 0;
 out:
     souk_http_server_free(srv); /* stops accepting and drains in-flight requests */
     souk_bus_stop(app.bus);

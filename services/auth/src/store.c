@@ -152,30 +152,13 @@ souk_err_t store_user_by_id(souk_db_conn_t *c, const char *id, auth_user_t *out)
     return one_user(c, &q_by_id, 1, (const char *[]){id}, out);
 }
 
-/* "%" + q with LIKE metacharacters escaped + "%", lower-cased by SQL later. */
-static char *like_pattern(const char *q)
-{
-    size_t n = strlen(q);
-    char *p = souk_malloc(2 * n + 3);
-    size_t o = 0;
-    p[o++] = '%';
-    for (size_t i = 0; i < n; i++) {
-        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
-            p[o++] = '\\';
-        p[o++] = (q[i] >= 'A' && q[i] <= 'Z') ? (char)(q[i] - 'A' + 'a') : q[i];
-    }
-    p[o++] = '%';
-    p[o] = '\0';
-    return p;
-}
-
 souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit, json_t **items,
                            long long *total)
 {
     char lim[24], off[24];
     snprintf(lim, sizeof(lim), "%ld", limit);
     snprintf(off, sizeof(off), "%ld", (page - 1) * limit);
-    char *pattern = q && *q ? like_pattern(q) : NULL;
+    char *pattern = q && *q ? souk_db_like_contains(q) : NULL;
     PGresult *res = NULL;
     souk_err_t err = souk_db_query(c, &q_list, 3, (const char *[]){pattern, lim, off}, &res);
     if (err)
@@ -219,12 +202,7 @@ souk_err_t store_user_update(souk_db_conn_t *c, const char *id, const auth_user_
 
 souk_err_t store_user_delete(souk_db_conn_t *c, const char *id)
 {
-    PGresult *res;
-    souk_err_t err = souk_db_query(c, &q_delete, 1, (const char *[]){id}, &res);
-    if (err == SOUK_OK && strcmp(PQcmdTuples(res), "0") == 0)
-        err = SOUK_ENOTFOUND;
-    PQclear(res);
-    return err;
+    return souk_db_exec_one(c, &q_delete, 1, (const char *[]){id});
 }
 
 souk_err_t store_other_admins(souk_db_conn_t *c, const char *except_id, long long *count)

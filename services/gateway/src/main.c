@@ -138,11 +138,8 @@ int main(void)
     souk_http_set_fallback(srv, gw_proxy, &gw);
     souk_http_set_hook(srv, gw_hook, &gw);
     souk_http_set_ready(srv, ready, &gw);
-    if (souk_http_server_start(srv) != SOUK_OK)
-        goto out;
-    int sig = souk_signals_wait();
-    souk_log_info("signal %d: shutting down", sig);
-    rc = 0;
+    if (souk_http_serve(srv) == SOUK_OK)
+        rc = 0;
 out:
     souk_http_server_free(srv);
     souk_jwt_verifier_free(gw.verifier);

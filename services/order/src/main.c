@@ -25,12 +25,6 @@ static souk_err_t load_config(config_t *c)
     return err ? SOUK_EINVAL : SOUK_OK;
 }
 
-static bool ready(void *ud)
-{
-    order_app_t *app = ud;
-    return souk_db_ping(app->db) && souk_bus_ready(app->bus, 1000);
-}
-
 /* orders_by_status, read from the database at scrape time. */
 static souk_err_t collect_statuses(souk_buf_t *out, void *ud)
 {
@@ -84,12 +78,10 @@ int main(void)
     if (souk_bus_start(&bc, &app.bus) != SOUK_OK)
         goto out;
     order_routes_register(srv, &app);
-    souk_http_set_ready(srv, ready, &app);
-    if (souk_http_server_start(srv) != SOUK_OK)
-        goto out;
-    int sig = souk_signals_wait();
-    souk_log_info("signal %d: shutting down", sig);
-    rc = 0;
+    souk_svc_deps_t deps = {app.db, app.bus};
+    souk_http_set_ready(srv, souk_svc_ready, &deps);
+    if (souk_http_serve(srv) == SOUK_OK)
+        rc = 0;
 out:
     souk_http_server_free(srv);
     souk_bus_stop(app.bus);

@@ -59,14 +59,12 @@ souk_err_t store_order_insert(souk_db_conn_t *c, const order_new_t *o,
                               char id[SOUK_UUID_STRLEN + 1])
 {
     char total[24];
-    PGresult *res = NULL;
     souk_uuid_v4(id);
     snprintf(total, sizeof(total), "%lld", o->total_cents);
     const char *p[] = {id, o->user_id, total, o->currency, o->idempotency_key, o->request_hash};
-    souk_err_t err = souk_db_query(c, &q_insert, 6, p, &res);
-    if (err == SOUK_OK && strcmp(PQcmdTuples(res), "0") == 0)
-        err = SOUK_ECONFLICT; /* the same Idempotency-Key won a race */
-    PQclear(res);
+    souk_err_t err = souk_db_exec_one(c, &q_insert, 6, p);
+    if (err == SOUK_ENOTFOUND)
+        err = SOUK_ECONFLICT; /* nothing inserted: the same Idempotency-Key won a race */
     for (size_t i = 0; err == SOUK_OK && i < o->nitems; i++) {
         char qty[24], price[24];
         snprintf(qty, sizeof(qty), "%lld", o->items[i].line.quantity);

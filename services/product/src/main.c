@@ -3,6 +3,8 @@
  * graceful shutdown. */
 #include "product.h"
 
+#include <souk/svc.h>
+
 extern const souk_migration_t souk_migrations[];
 extern const char product_demo_seed[];
 
@@ -23,12 +25,6 @@ static souk_err_t load_config(config_t *c)
     c->bind = souk_env_str("BIND_ADDRESS", "127.0.0.1");
     c->brokers = souk_env_str("KAFKA_BROKERS", "127.0.0.1:9092");
     return err ? SOUK_EINVAL : SOUK_OK;
-}
-
-static bool ready(void *ud)
-{
-    product_app_t *app = ud;
-    return souk_db_ping(app->db) && souk_bus_ready(app->bus, 1000);
 }
 
 static souk_err_t seed(product_app_t *app)
@@ -84,12 +80,10 @@ int main(void)
     if (souk_bus_start(&bc, &app.bus) != SOUK_OK)
         goto out;
     product_routes_register(srv, &app);
-    souk_http_set_ready(srv, ready, &app);
-    if (souk_http_server_start(srv) != SOUK_OK)
-        goto out;
-    int sig = souk_signals_wait();
-    souk_log_info("signal %d: shutting down", sig);
-    rc = 0;
+    souk_svc_deps_t deps = {app.db, app.bus};
+    souk_http_set_ready(srv, souk_svc_ready, &deps);
+    if (souk_http_serve(srv) == SOUK_OK)
+        rc = 0;
 out:
     souk_http_server_free(srv); /* no new requests; in-flight ones finish */
     souk_bus_stop(app.bus);     /* the event in hand finishes; the producer flushes */

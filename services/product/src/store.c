@@ -126,28 +126,7 @@ souk_err_t store_product_update(souk_db_conn_t *c, const char *id, const product
 
 souk_err_t store_product_delete(souk_db_conn_t *c, const char *id)
 {
-    PGresult *res;
-    souk_err_t err = souk_db_query(c, &q_delete, 1, (const char *[]){id}, &res);
-    if (err == SOUK_OK && strcmp(PQcmdTuples(res), "0") == 0)
-        err = SOUK_ENOTFOUND;
-    PQclear(res);
-    return err;
-}
-
-/* ILIKE pattern "%q%" with the pattern metacharacters of q escaped. */
-static char *contains_pattern(const char *q)
-{
-    size_t n = strlen(q), o = 0;
-    char *p = souk_malloc(2 * n + 3);
-    p[o++] = '%';
-    for (size_t i = 0; i < n; i++) {
-        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
-            p[o++] = '\\';
-        p[o++] = q[i];
-    }
-    p[o++] = '%';
-    p[o] = '\0';
-    return p;
+    return souk_db_exec_one(c, &q_delete, 1, (const char *[]){id});
 }
 
 souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_t **items,
@@ -158,7 +137,7 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_
     snprintf(max, sizeof(max), "%lld", q->max_price);
     snprintf(limit, sizeof(limit), "%ld", q->page.limit);
     snprintf(offset, sizeof(offset), "%ld", (q->page.page - 1) * q->page.limit);
-    char *pattern = q->q ? contains_pattern(q->q) : NULL;
+    char *pattern = q->q ? souk_db_like_contains(q->q) : NULL;
     const char *p[] = {pattern, q->category, q->has_min ? min : NULL, q->has_max ? max : NULL,
                        limit,   offset};
     PGresult *res = NULL;

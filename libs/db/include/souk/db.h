@@ -52,6 +52,14 @@ typedef struct {
  * SOUK_EUNAVAIL (connection lost), SOUK_EDB (anything else; logged). */
 souk_err_t souk_db_query(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, int nparams,
                          const char *const *params, PGresult **res) SOUK_MUST_CHECK;
+/* Like souk_db_query() for a write without a result: SOUK_ENOTFOUND when it
+ * affected no row. */
+souk_err_t souk_db_exec_one(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, int nparams,
+                            const char *const *params) SOUK_MUST_CHECK;
+/* A LIKE/ILIKE pattern matching q anywhere ("%q%"), with q's own %, _ and \
+ * escaped so they match literally. Returns a souk_free-able string. */
+char *souk_db_like_contains(const char *q);
+
 /* The SQLSTATE and constraint of the last failed query on conn ("" if none). */
 const char *souk_db_last_sqlstate(const souk_db_conn_t *conn);
 const char *souk_db_last_constraint(const souk_db_conn_t *conn);

@@ -82,6 +82,9 @@ void souk_http_set_ready(souk_http_server_t *srv, souk_http_ready_fn fn, void *u
 
 /* Starts listening (returns once the socket is bound). SOUK_EIO if it cannot. */
 souk_err_t souk_http_server_start(souk_http_server_t *srv) SOUK_MUST_CHECK;
+/* Starts the server, then blocks until SIGINT or SIGTERM (see
+ * souk_signals_block) and logs the shutdown. The caller then frees it. */
+souk_err_t souk_http_serve(souk_http_server_t *srv) SOUK_MUST_CHECK;
 /* Stops accepting, waits for in-flight requests, closes connections. */
 void souk_http_server_stop(souk_http_server_t *srv);
 

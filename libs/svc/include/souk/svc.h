@@ -1,10 +1,12 @@
 /* souk/svc.h: request-scoped glue every service handler needs between
  * souk/http.h and souk/db.h: a pooled connection tied to the request's
  * lifetime, the one mapping of error codes to problem replies, and UUID path
- * parameters. It holds no state of its own. */
+ * parameters, and the readiness probe over database and broker. It holds no
+ * state of its own. */
 #ifndef SOUK_SVC_H
 #define SOUK_SVC_H
 
+#include <souk/bus.h>
 #include <souk/db.h>
 #include <souk/http.h>
 
@@ -19,5 +21,15 @@ void souk_svc_fail(souk_http_ctx_t *ctx, souk_err_t err);
 /* The path parameter name when it is a UUID; otherwise replies 404 (a
  * malformed id names nothing) and returns NULL. */
 const char *souk_svc_uuid_param(souk_http_ctx_t *ctx, const char *name);
+
+/* What a service's readiness depends on; bus may be NULL. */
+typedef struct {
+    souk_db_pool_t *db;
+    souk_bus_t *bus;
+} souk_svc_deps_t;
+
+/* A souk_http_ready_fn over a souk_svc_deps_t: the database answers and, when
+ * there is a bus, so does the broker. */
+bool souk_svc_ready(void *deps);
 
 #endif
