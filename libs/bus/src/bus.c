@@ -7,13 +7,15 @@
 static void init_metrics(souk_bus_t *b, souk_metrics_t *m)
 {
     static const char *const topic[] = {"topic", NULL};
+    static const char *const topic_partition[] = {"topic", "partition", NULL};
     static const char *const type_outcome[] = {"type", "outcome", NULL};
     static const char *const type[] = {"type", NULL};
     b->pending = souk_metrics_gauge(m, "outbox_pending", "Outbox events not yet published.", NULL);
     b->published =
         souk_metrics_counter(m, "outbox_published_total", "Outbox events published.", NULL);
-    b->lag = souk_metrics_gauge(m, "kafka_consumer_lag",
-                                "Messages behind the end of the log, per topic.", topic);
+    b->lag =
+        souk_metrics_gauge(m, "kafka_consumer_lag",
+                           "Messages behind the end of the log, per partition.", topic_partition);
     b->handled = souk_metrics_counter(m, "events_handled_total",
                                       "Consumed events by type and outcome.", type_outcome);
     b->invalid = souk_metrics_counter(m, "events_invalid_total",
@@ -25,10 +27,13 @@ static void init_metrics(souk_bus_t *b, souk_metrics_t *m)
 
 static void free_bus(souk_bus_t *b)
 {
-    if (b->consumer_rk) {
-        rd_kafka_consumer_close(b->consumer_rk);
-        rd_kafka_destroy(b->consumer_rk);
+    for (size_t i = 0; i < b->nconsumers; i++) {
+        if (!b->consumers[i].rk)
+            continue;
+        rd_kafka_consumer_close(b->consumers[i].rk); /* leaves the group at once */
+        rd_kafka_destroy(b->consumers[i].rk);
     }
+    souk_free(b->consumers);
     if (b->producer) {
         rd_kafka_flush(b->producer, 5000);
         rd_kafka_destroy(b->producer);
@@ -64,17 +69,28 @@ souk_err_t souk_bus_start(const souk_bus_config_t *cfg, souk_bus_t **out)
     souk_err_t err = SOUK_EUNAVAIL;
     if (!(b->producer = souk_bus__producer_new(b)))
         goto fail;
-    if (b->group && !(b->consumer_rk = souk_bus__consumer_new(b)))
+    long members = cfg->consumers;
+    if (!members && souk_env_long("BUS_CONSUMERS", 2, 1, 64, &members) != SOUK_OK)
         goto fail;
+    b->nconsumers = b->group ? (size_t)members : 0;
+    b->consumers = souk_calloc(b->nconsumers ? b->nconsumers : 1, sizeof(*b->consumers));
+    for (size_t i = 0; i < b->nconsumers; i++) {
+        b->consumers[i].bus = b;
+        if (!(b->consumers[i].rk = souk_bus__consumer_new(b)))
+            goto fail;
+    }
     err = SOUK_EINTERNAL;
     if (pthread_create(&b->relay, NULL, souk_bus__relay_main, b) != 0)
         goto fail;
     b->relay_started = true;
-    if (b->consumer_rk && pthread_create(&b->consumer, NULL, souk_bus__consumer_main, b) != 0) {
-        souk_bus_stop(b);
-        return err;
+    for (size_t i = 0; i < b->nconsumers; i++) {
+        souk_bus__consumer_t *c = &b->consumers[i];
+        if (pthread_create(&c->thread, NULL, souk_bus__consumer_main, c) != 0) {
+            souk_bus_stop(b);
+            return err;
+        }
+        c->started = true;
     }
-    b->consumer_started = b->consumer_rk != NULL;
     souk_log_info("event bus on %s%s%s", b->brokers, b->group ? ", group " : "",
                   b->group ? b->group : "");
     *out = b;
@@ -89,8 +105,9 @@ void souk_bus_stop(souk_bus_t *b)
     if (!b)
         return;
     atomic_store(&b->stop, true);
-    if (b->consumer_started)
-        pthread_join(b->consumer, NULL);
+    for (size_t i = 0; i < b->nconsumers; i++)
+        if (b->consumers[i].started)
+            pthread_join(b->consumers[i].thread, NULL);
     if (b->relay_started)
         pthread_join(b->relay, NULL);
     free_bus(b);

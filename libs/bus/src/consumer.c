@@ -34,7 +34,8 @@ void souk_bus__nap(souk_bus_t *b, long ms)
         nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
 }
 
-/* Sums consumer_lag per topic from librdkafka's statistics JSON. */
+/* Publishes consumer_lag of the partitions this member owns (others report
+ * -1) from librdkafka's statistics JSON. */
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *ud)
 {
     souk_bus_t *b = ud;
@@ -43,16 +44,15 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *ud)
     json_t *t;
     json_object_foreach(json_object_get(j, "topics"), topic, t)
     {
-        long long lag = 0;
         const char *pid;
         json_t *p;
         json_object_foreach(json_object_get(t, "partitions"), pid, p)
         {
-            json_int_t l = json_integer_value(json_object_get(p, "consumer_lag"));
-            if (strcmp(pid, "-1") != 0 && l > 0)
-                lag += l;
+            json_t *lag = json_object_get(p, "consumer_lag");
+            if (strcmp(pid, "-1") != 0 && json_is_integer(lag) && json_integer_value(lag) >= 0)
+                souk_metric_set(b->lag, (const char *[]){topic, pid},
+                                (double)json_integer_value(lag));
         }
-        souk_metric_set(b->lag, (const char *[]){topic}, (double)lag);
     }
     json_decref(j);
     return 0; /* librdkafka frees json */
@@ -79,7 +79,7 @@ static rd_kafka_t *consumer_new(souk_bus_t *b)
                         "reconnect.backoff.max.ms",
                         "1000",
                         "session.timeout.ms",
-                        "10000",
+                        "6000",
                         "heartbeat.interval.ms",
                         "1000",
                         "statistics.interval.ms",
@@ -170,7 +170,9 @@ static void log_event(souk_log_level_t level, const souk_event_t *ev, const char
     json_decref(f);
 }
 
-static void handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
+/* Returns true when the message is done with (handled, duplicate or
+ * skipped) and its offset may be committed. */
+static bool handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
 {
     souk_event_t ev;
     const char *topic = rd_kafka_topic_name(m->rkt);
@@ -178,7 +180,7 @@ static void handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
         souk_metric_inc(b->invalid, (const char *[]){topic}, 1);
         souk_log_warn("skipping an invalid event on %s [%d] at offset %lld", topic,
                       (int)m->partition, (long long)m->offset);
-        return;
+        return true;
     }
     ev.topic = topic;
     header_traceparent(m, &ev);
@@ -201,22 +203,22 @@ static void handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
     else if (souk_log_enabled(SOUK_LOG_DEBUG))
         log_event(SOUK_LOG_DEBUG, &ev, duplicate ? "duplicate event ignored" : "event handled");
     souk_event_cleanup(&ev);
-    if (err == SOUK_OK)
-        rd_kafka_commit_message(b->consumer_rk, m, 1);
+    return err == SOUK_OK;
 }
 
 void *souk_bus__consumer_main(void *arg)
 {
-    souk_bus_t *b = arg;
+    souk_bus__consumer_t *me = arg;
+    souk_bus_t *b = me->bus;
     while (!atomic_load(&b->stop)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(b->consumer_rk, 200);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(me->rk, 200);
         if (!m)
             continue;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 souk_log_debug("consumer: %s", rd_kafka_message_errstr(m));
-        } else {
-            handle_message(b, m);
+        } else if (handle_message(b, m)) {
+            rd_kafka_commit_message(me->rk, m, 1);
         }
         rd_kafka_message_destroy(m);
     }

@@ -7,7 +7,9 @@
  * transaction commits. Kafka (librdkafka) stays behind this header.
  *
  * Threading: souk_bus_start() runs a relay thread and, when a group is
- * configured, a consumer thread; handlers run on the consumer thread. */
+ * configured, consumer threads (one group member each; a partition is handled
+ * by one of them at a time, in order). Handlers run concurrently for events
+ * of different partitions. */
 #ifndef SOUK_BUS_H
 #define SOUK_BUS_H
 
@@ -67,6 +69,7 @@ typedef struct {
     const char *service;       /* client id, outbox relay lock name */
     const char *group;         /* consumer group; NULL: no consumer */
     const char *const *topics; /* NULL-terminated topics to consume */
+    unsigned consumers;        /* consumer threads (group members); 0: BUS_CONSUMERS or 2 */
     souk_bus_handler_fn handler;
     void *ud;
     souk_db_pool_t *pool;    /* borrowed */
