@@ -74,10 +74,12 @@ typedef struct {
  * *id receives the new id. */
 souk_err_t store_order_insert(souk_db_conn_t *c, const order_new_t *o,
                               char id[SOUK_UUID_STRLEN + 1]) SOUK_MUST_CHECK;
-/* The order as JSON; lock: SELECT ... FOR UPDATE. *hash (may be NULL) gets
- * the request hash (arena-free: a static copy inside *out is not kept). */
+/* The order as a new JSON object; lock: SELECT ... FOR UPDATE (inside a
+ * transaction). SOUK_ENOTFOUND when there is none. */
 souk_err_t store_order_get(souk_db_conn_t *c, const char *id, bool lock,
                            json_t **out) SOUK_MUST_CHECK;
+/* The user's order placed with Idempotency-Key key; hash gets the hash of the
+ * request that created it. */
 souk_err_t store_order_by_key(souk_db_conn_t *c, const char *user_id, const char *key, json_t **out,
                               char hash[65]) SOUK_MUST_CHECK;
 souk_err_t store_order_set_status(souk_db_conn_t *c, const char *id, order_status_t s,
