@@ -9,11 +9,11 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR := $(if $(CI),-DSOUK_WERROR=ON,)
 
 # Sources clang-format owns (the directories that do not exist yet are skipped).
-FMT_DIRS  := $(wildcard libs services tools)
+FMT_DIRS  := $(wildcard libs services tools fuzz bench)
 FMT_FILES  = $(if $(FMT_DIRS),$(shell find $(FMT_DIRS) -type f \( -name '*.c' -o -name '*.h' \)),)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build build-asan run up down test bench fmt fmt-check clean
+.PHONY: help deps build build-asan run up down test bench fuzz fmt fmt-check clean
 
 help:
 	@echo "souk targets:"
@@ -25,6 +25,7 @@ help:
 	@echo "  make down        stop the background stack"
 	@echo "  make test        deps, then unit + e2e tests on a fresh stack (scripts/test)"
 	@echo "  make bench       deps + build, run the load benchmarks (bench/run)"
+	@echo "  make fuzz        build the libFuzzer targets (build/fuzz, clang), fuzz each FUZZ_SECONDS (30)"
 	@echo "  make fmt         clang-format -i all C sources"
 	@echo "  make fmt-check   fail if any C source is not clang-formatted"
 	@echo "  make clean       stop the stack, remove build/ and .run/"
@@ -57,6 +58,29 @@ test: deps
 
 bench: deps build
 	bench/run
+
+# libFuzzer targets (fuzz/) in their own clang tree. Each runs FUZZ_SECONDS on
+# a scratch copy of its corpus under build/fuzz/work/<name>: the committed
+# corpora only change by hand. Crash inputs land in build/fuzz/work/<name>/crashes.
+fuzz:
+	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" \
+	    -DSOUK_FUZZ=ON -DSOUK_SANITIZE=ON
+	cmake --build build/fuzz --target souk_fuzz -j$(JOBS)
+	@failed=; for src in fuzz/fuzz_*.c; do \
+	    t=$${src#fuzz/fuzz_}; t=$${t%.c}; w=build/fuzz/work/$$t; \
+	    mkdir -p $$w/corpus $$w/crashes && cp fuzz/corpus/$$t/* $$w/corpus/ || exit 1; \
+	    dict=; if [ -f fuzz/dict/$$t.dict ]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
+	    printf '==== fuzz_%s: %ss\n' $$t $(or $(FUZZ_SECONDS),30); \
+	    if UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/fuzz/bin/fuzz_$$t $$w/corpus $$dict \
+	        -max_total_time=$(or $(FUZZ_SECONDS),30) -max_len=8192 -timeout=10 -print_final_stats=1 \
+	        -artifact_prefix=$$w/crashes/ >$$w/fuzz.log 2>&1; then \
+	        grep -E '^Done [0-9]+ runs' $$w/fuzz.log; \
+	    else \
+	        tail -n 60 $$w/fuzz.log; failed="$$failed fuzz_$$t"; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in build/fuzz/work/*/crashes)"; exit 1; fi; \
+	echo "fuzz: no crashes"
 
 fmt:
 	$(if $(FMT_FILES),clang-format -i $(FMT_FILES),@echo "no C sources")

@@ -285,12 +285,39 @@ out:
     return err;
 }
 
+/* True if [s, s+n) is canonical unpadded base64url (libsodium refuses
+ * padding, other characters and non-zero trailing bits) of at most cap bytes;
+ * *decoded gets the length. One token then has exactly one accepted spelling,
+ * which the cache and anything keyed on the token text rely on. */
+static bool canonical_b64(const char *s, size_t n, size_t cap, size_t *decoded)
+{
+    unsigned char buf[MAX_TOKEN];
+    return n > 0 && cap <= sizeof(buf) &&
+           sodium_base642bin(buf, cap, s, n, NULL, decoded, NULL,
+                             sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+           *decoded > 0;
+}
+
+/* Exactly three canonical segments, the signature an ES256 r||s (64 bytes). */
+static bool well_formed(const char *token, size_t len, size_t *header_len)
+{
+    const char *d1 = memchr(token, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
+        return false;
+    size_t n;
+    *header_len = (size_t)(d1 - token);
+    return canonical_b64(token, *header_len, MAX_HEADER, &n) &&
+           canonical_b64(d1 + 1, (size_t)(d2 - d1 - 1), MAX_TOKEN, &n) &&
+           canonical_b64(d2 + 1, len - (size_t)(d2 + 1 - token), 64, &n) && n == 64;
+}
+
 souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claims_t *out)
 {
-    size_t len = token ? strnlen(token, MAX_TOKEN + 1) : 0;
-    const char *dot = len ? memchr(token, '.', len) : NULL;
+    size_t len = token ? strnlen(token, MAX_TOKEN + 1) : 0, header_len = 0;
     char kid[128];
-    if (!dot || len > MAX_TOKEN || !header_ok(token, (size_t)(dot - token), kid, sizeof(kid)))
+    if (len == 0 || len > MAX_TOKEN || !well_formed(token, len, &header_len) ||
+        !header_ok(token, header_len, kid, sizeof(kid)))
         return SOUK_EAUTH;
     uint8_t hash[16];
     crypto_generichash(hash, sizeof(hash), (const uint8_t *)token, len, NULL, 0);

@@ -161,6 +161,25 @@ static void test_issue_and_verify(void **state)
         assert_string_equal(out.jti, c.jti);
         assert_int_equal(out.roles, SOUK_ROLE_CUSTOMER | SOUK_ROLE_ADMIN);
     }
+    /* Other spellings of the same bytes are not the same token. */
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t len = strlen(token);
+    char *variant = souk_malloc(len + 8);
+    const char *last = token + len - 1; /* the signature's last char has 2 spare bits */
+    memcpy(variant, token, len + 1);
+    variant[len - 1] = b64[(strchr(b64, *last) - b64) ^ 1];
+    assert_int_equal(souk_jwt_verify(f->verifier, variant, &out), SOUK_EAUTH);
+    const char *sig_dot = strrchr(token, '.');
+    size_t at = (size_t)(sig_dot - token);
+    snprintf(variant, len + 8, "%.*s=%s", (int)at, token, sig_dot); /* padded claims */
+    assert_int_equal(souk_jwt_verify(f->verifier, variant, &out), SOUK_EAUTH);
+    snprintf(variant, len + 8, "%.*s\t%s", (int)at, token, sig_dot); /* whitespace */
+    assert_int_equal(souk_jwt_verify(f->verifier, variant, &out), SOUK_EAUTH);
+    snprintf(variant, len + 8, "%s.x", token); /* a fourth segment */
+    assert_int_equal(souk_jwt_verify(f->verifier, variant, &out), SOUK_EAUTH);
+    souk_free(variant);
+    assert_int_equal(souk_jwt_verify(f->verifier, token, &out), SOUK_OK);
+
     /* Tampered payload: flip one character in the middle segment. */
     char *dot = strchr(token, '.');
     dot[5] = dot[5] == 'A' ? 'B' : 'A';

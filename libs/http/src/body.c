@@ -45,9 +45,19 @@ void souk_valid_error(souk_valid_t *v, const char *field, const char *fmt, ...)
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_array_append_new(v->errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
+    /* A message cut short may end inside a UTF-8 character (it quotes input);
+     * drop the partial character, or the JSON string would be refused and the
+     * error lost. */
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    while (len > 0 && !souk_utf8_valid(msg, len))
+        len--;
+    msg[len] = '\0';
+    json_t *e = json_pack("{s:s, s:s}", "field", field, "message", msg);
+    if (!e) /* never lose an error: fall back to a fixed text */
+        e = json_pack("{s:s, s:s}", "field", "body", "message", "has an invalid field");
+    json_array_append_new(v->errors, e);
 }
 
 bool souk_valid_ok(const souk_valid_t *v)

@@ -59,6 +59,23 @@ static void test_valid_fields(void **state)
     json_decref(o);
 }
 
+static void test_error_with_long_unicode_input(void **state)
+{
+    /* a message quoting input is cut at 255 bytes, possibly mid-character */
+    char key[401];
+    for (int i = 0; i < 200; i++)
+        memcpy(key + 2 * i, "\xc3\xa9", 2);
+    key[400] = '\0';
+    souk_valid_t v;
+    souk_valid_init(&v);
+    souk_valid_error(&v, "items[0]", "has an unknown field \"%s\"", key);
+    assert_int_equal(json_array_size(v.errors), 1);
+    const char *msg = json_string_value(json_object_get(json_array_get(v.errors, 0), "message"));
+    assert_non_null(msg);
+    assert_true(souk_utf8_valid(msg, strlen(msg)));
+    souk_valid_cleanup(&v);
+}
+
 static void test_status_titles(void **state)
 {
     assert_string_equal(souk_http_status_title(404), "Not Found");
@@ -340,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_fields),
         cmocka_unit_test(test_status_titles),
+        cmocka_unit_test(test_error_with_long_unicode_input),
         cmocka_unit_test_setup_teardown(test_server_happy_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_probes_and_metrics, setup, teardown),
