@@ -1,7 +1,8 @@
 /* store.c: product-service's SQL. The list has one prepared statement per
- * sort order (ORDER BY cannot be a parameter); optional filters are
- * "$n IS NULL OR ..." and the pool runs with plan_cache_mode=force_custom_plan
- * so each execution is planned with its actual filters and uses the indexes. */
+ * sort order (ORDER BY cannot be a parameter) plus one for the total;
+ * optional filters are "$n IS NULL OR ..." and the pool runs with
+ * plan_cache_mode=force_custom_plan so each execution is planned with its
+ * actual filters and uses the indexes. */
 #include "product.h"
 
 #include <stdio.h>
@@ -12,14 +13,13 @@
     "id, sku, name, description, price_cents, currency, stock, category, " TS(                     \
         "created_at") ", " TS("updated_at")
 #define LIST_WHERE                                                                                 \
-    " WHERE ($1::text IS NULL OR (name || ' ' || description) ILIKE $1)"                           \
+    " WHERE ($1::text IS NULL OR search LIKE lower($1))"                                           \
     " AND ($2::text IS NULL OR category = $2)"                                                     \
     " AND ($3::bigint IS NULL OR price_cents >= $3)"                                               \
     " AND ($4::bigint IS NULL OR price_cents <= $4)"
 #define LIST(name, order)                                                                          \
     {                                                                                              \
-        name, "SELECT " COLS ", count(*) OVER () FROM products" LIST_WHERE " ORDER BY " order      \
-              " LIMIT $5 OFFSET $6"                                                                \
+        name, "SELECT " COLS " FROM products" LIST_WHERE " ORDER BY " order " LIMIT $5 OFFSET $6"  \
     }
 
 static const souk_db_stmt_t q_list[] = {
@@ -148,11 +148,9 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_
     *items = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(*items, row_json(res, i));
-    if (n > 0) {
-        *total = souk_db_int(res, 0, 10);
-        goto out;
-    }
-    /* Past the last page the window count is not there; count directly. */
+    /* The total is its own statement: a count(*) OVER () would force the page
+     * query to visit every match, and alone the planner picks the trigram
+     * index for it while the page may walk an ordered index and stop early. */
     PQclear(res);
     res = NULL;
     if ((err = souk_db_query(c, &q_count, 4, p, &res)) == SOUK_OK)
