@@ -170,6 +170,16 @@ static void log_event(souk_log_level_t level, const souk_event_t *ev, const char
     json_decref(f);
 }
 
+/* Types the handler has no use for need no transaction, not even an inbox
+ * row: they are acknowledged as they come. */
+static bool wanted(const souk_bus_t *b, const char *type)
+{
+    for (const char *const *t = b->cfg.types; t && *t; t++)
+        if (strcmp(*t, type) == 0)
+            return true;
+    return !b->cfg.types;
+}
+
 /* Returns true when the message is done with (handled, duplicate or
  * skipped) and its offset may be committed. */
 static bool handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
@@ -183,6 +193,11 @@ static bool handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
         return true;
     }
     ev.topic = topic;
+    if (!wanted(b, ev.type)) {
+        souk_metric_inc(b->handled, (const char *[]){ev.type, "ignored"}, 1);
+        souk_event_cleanup(&ev);
+        return true;
+    }
     header_traceparent(m, &ev);
     uint64_t t0 = souk_now_mono_ns();
     long backoff = BACKOFF_MIN_MS;

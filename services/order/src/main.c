@@ -61,11 +61,14 @@ int main(void)
     souk_http_config_t hc = {
         .service = "order-service", .bind = cfg.bind, .port = cfg.port, .metrics = metrics};
     static const char *const topics[] = {"inventory", NULL};
+    static const char *const types[] = {"souk.inventory.reserved.v1", "souk.inventory.rejected.v1",
+                                        NULL};
     souk_bus_config_t bc = {.brokers = cfg.brokers,
                             .service = "order-service",
                             .group = "order-service",
                             .topics = topics,
                             .handler = order_on_event,
+                            .types = types,
                             .ud = &app,
                             .metrics = metrics};
     if (souk_db_pool_new(&dbc, &app.db) || souk_db_migrate(app.db, souk_bus_migrations, 30) ||

@@ -3,6 +3,7 @@
 #include "order.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -19,9 +20,12 @@ static const souk_db_stmt_t q_insert = {
     "INSERT INTO orders (id, user_id, status, total_cents, currency, idempotency_key,"
     " request_hash) VALUES ($1, $2, 'pending', $3, $4, $5, $6)"
     " ON CONFLICT ON CONSTRAINT orders_idempotency DO NOTHING"};
-static const souk_db_stmt_t q_item = {
-    "order_item_insert", "INSERT INTO order_items (order_id, product_id, name, quantity,"
-                         " unit_price_cents) VALUES ($1, $2, $3, $4, $5)"};
+static const souk_db_stmt_t q_items = {
+    "order_items_insert",
+    "INSERT INTO order_items (order_id, product_id, name, quantity, unit_price_cents)"
+    " SELECT $1, x.product_id, x.name, x.quantity, x.unit_price_cents"
+    " FROM json_to_recordset($2::json)"
+    " AS x(product_id uuid, name text, quantity integer, unit_price_cents bigint)"};
 static const souk_db_stmt_t q_get = {"order_get", "SELECT " COLS " FROM orders o WHERE o.id = $1"};
 static const souk_db_stmt_t q_get_lock = {
     "order_get_lock", "SELECT " COLS " FROM orders o WHERE o.id = $1 FOR UPDATE OF o"};
@@ -65,13 +69,20 @@ souk_err_t store_order_insert(souk_db_conn_t *c, const order_new_t *o,
     souk_err_t err = souk_db_exec_one(c, &q_insert, 6, p);
     if (err == SOUK_ENOTFOUND)
         err = SOUK_ECONFLICT; /* nothing inserted: the same Idempotency-Key won a race */
-    for (size_t i = 0; err == SOUK_OK && i < o->nitems; i++) {
-        char qty[24], price[24];
-        snprintf(qty, sizeof(qty), "%lld", o->items[i].line.quantity);
-        snprintf(price, sizeof(price), "%lld", o->items[i].unit_price_cents);
-        const char *ip[] = {id, o->items[i].line.product_id, o->items[i].name, qty, price};
-        err = souk_db_query(c, &q_item, 5, ip, NULL);
-    }
+    if (err)
+        return err;
+    /* All lines in one statement; jansson does the quoting. */
+    json_t *lines = json_array();
+    for (size_t i = 0; i < o->nitems; i++)
+        json_array_append_new(
+            lines,
+            json_pack("{s:s, s:s, s:I, s:I}", "product_id", o->items[i].line.product_id, "name",
+                      o->items[i].name, "quantity", (json_int_t)o->items[i].line.quantity,
+                      "unit_price_cents", (json_int_t)o->items[i].unit_price_cents));
+    char *text = json_dumps(lines, JSON_COMPACT);
+    json_decref(lines);
+    err = text ? souk_db_query(c, &q_items, 2, (const char *[]){id, text}, NULL) : SOUK_EINVAL;
+    free(text);
     return err;
 }
 

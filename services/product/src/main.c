@@ -67,11 +67,13 @@ int main(void)
     souk_http_config_t hc = {
         .service = "product-service", .bind = cfg.bind, .port = cfg.port, .metrics = metrics};
     static const char *const topics[] = {"orders", NULL};
+    static const char *const types[] = {"souk.order.placed.v1", "souk.order.cancelled.v1", NULL};
     souk_bus_config_t bc = {.brokers = cfg.brokers,
                             .service = "product-service",
                             .group = "product-service",
                             .topics = topics,
                             .handler = product_on_event,
+                            .types = types,
                             .ud = &app,
                             .metrics = metrics};
     if (souk_db_pool_new(&dbc, &app.db) || souk_db_migrate(app.db, souk_bus_migrations, 30) ||

@@ -71,6 +71,8 @@ typedef struct {
     const char *const *topics; /* NULL-terminated topics to consume */
     unsigned consumers;        /* consumer threads (group members); 0: BUS_CONSUMERS or 2 */
     souk_bus_handler_fn handler;
+    const char *const *types; /* NULL-terminated event types the handler wants;
+                                 others are skipped without a transaction. NULL: all */
     void *ud;
     souk_db_pool_t *pool;    /* borrowed */
     souk_metrics_t *metrics; /* borrowed */
