@@ -62,6 +62,8 @@ static rd_kafka_t *consumer_new(souk_bus_t *b)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* A short fetch wait: an empty fetch holds new events back that long (the
+     * dev broker does not answer early), and it is on every event's path. */
     const char *kv[] = {"bootstrap.servers",
                         b->brokers,
                         "group.id",
@@ -75,7 +77,7 @@ static rd_kafka_t *consumer_new(souk_bus_t *b)
                         "auto.offset.reset",
                         "earliest",
                         "fetch.wait.max.ms",
-                        "50",
+                        "10",
                         "reconnect.backoff.max.ms",
                         "1000",
                         "session.timeout.ms",
