@@ -440,9 +440,7 @@ static void do_user_get(souk_http_ctx_t *ctx, void *ud)
         return;
     auth_user_t *u = user_slot(ctx);
     souk_err_t err = store_user_by_id(c, id, u);
-    if (err == SOUK_ENOTFOUND)
-        souk_http_problem(ctx, 404, "no such user");
-    else if (err)
+    if (err)
         souk_svc_fail(ctx, err);
     else
         souk_http_reply_json(ctx, 200, json_incref(u->json));
@@ -540,11 +538,7 @@ static void do_user_patch(souk_http_ctx_t *ctx, void *ud)
     souk_err_t err = souk_db_begin(c);
     if (err == SOUK_OK)
         err = store_user_by_id(c, id, cur);
-    if (err == SOUK_ENOTFOUND) {
-        souk_http_problem(ctx, 404, "no such user");
-        return;
-    }
-    if (err) {
+    if (err) { /* a missing user is a 404 there */
         souk_svc_fail(ctx, err);
         return;
     }
@@ -595,11 +589,7 @@ static void do_user_delete(souk_http_ctx_t *ctx, void *ud)
     souk_err_t err = souk_db_begin(c);
     if (err == SOUK_OK)
         err = store_user_by_id(c, id, cur);
-    if (err == SOUK_ENOTFOUND) {
-        souk_http_problem(ctx, 404, "no such user");
-        return;
-    }
-    if (err) {
+    if (err) { /* a missing user is a 404 there */
         souk_svc_fail(ctx, err);
         return;
     }
