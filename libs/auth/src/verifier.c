@@ -316,13 +316,16 @@ souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claim
 {
     size_t len = token ? strnlen(token, MAX_TOKEN + 1) : 0, header_len = 0;
     char kid[128];
-    if (len == 0 || len > MAX_TOKEN || !well_formed(token, len, &header_len) ||
-        !header_ok(token, header_len, kid, sizeof(kid)))
+    if (len == 0 || len > MAX_TOKEN)
         return SOUK_EAUTH;
+    /* The cache holds only tokens that passed every check below, keyed by
+     * their exact text, so a hit needs none of them again. */
     uint8_t hash[16];
     crypto_generichash(hash, sizeof(hash), (const uint8_t *)token, len, NULL, 0);
     if (cache_get(v, hash, out))
         return SOUK_OK;
+    if (!well_formed(token, len, &header_len) || !header_ok(token, header_len, kid, sizeof(kid)))
+        return SOUK_EAUTH;
     souk_err_t err = check_signed(v, token, len, kid, out);
     if ((err == SOUK_ENOTFOUND || err == SOUK_EUNAVAIL) && v->jwks_url &&
         souk_jwt_verifier_refresh(v) == SOUK_OK)

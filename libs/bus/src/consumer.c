@@ -58,7 +58,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *ud)
     return 0; /* librdkafka frees json */
 }
 
-static rd_kafka_t *consumer_new(souk_bus_t *b)
+rd_kafka_t *souk_bus__consumer_new(souk_bus_t *b)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -240,9 +240,4 @@ void *souk_bus__consumer_main(void *arg)
         rd_kafka_message_destroy(m);
     }
     return NULL;
-}
-
-rd_kafka_t *souk_bus__consumer_new(souk_bus_t *b)
-{
-    return consumer_new(b);
 }
