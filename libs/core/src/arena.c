@@ -3,6 +3,7 @@
  * belongs to the request (thread) that created it. */
 #include <souk/core.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,8 +51,14 @@ void souk_arena_free(souk_arena_t *a)
     souk_free(a);
 }
 
+/* A size that would wrap around when rounded up or added to the chunk
+ * header is no request anyone can satisfy: treat it as exhaustion. */
+#define ARENA_MAX_ALLOC (SIZE_MAX / 2)
+
 void *souk_arena_alloc(souk_arena_t *a, size_t n)
 {
+    if (n > ARENA_MAX_ALLOC)
+        souk_die_oom(n);
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     chunk_t *c = a->chunks;
     if (!c || c->size - c->used < n) {
@@ -71,6 +78,8 @@ void *souk_arena_alloc(souk_arena_t *a, size_t n)
 
 char *souk_arena_strndup(souk_arena_t *a, const char *s, size_t n)
 {
+    if (n > ARENA_MAX_ALLOC)
+        souk_die_oom(n);
     char *d = souk_arena_alloc(a, n + 1);
     memcpy(d, s, n);
     d[n] = '\0';

@@ -1,5 +1,6 @@
 /* Unit tests of libs/core: configuration parsing, ids, arena, time. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <souk/core.h>
 
@@ -115,6 +118,41 @@ static void test_arena(void **state)
     souk_arena_free(NULL);
 }
 
+/* Runs fn in a child process; true when the child died of SIGABRT. */
+static bool aborts(void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fclose(stdout); /* the out-of-memory line is expected; keep the output clean */
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void huge_arena_alloc(void)
+{
+    souk_arena_t *a = souk_arena_new();
+    /* Rounding SIZE_MAX - 3 up to the alignment would wrap to 0 bytes. */
+    unsigned char *p = souk_arena_alloc(a, SIZE_MAX - 3);
+    p[0] = 1;
+}
+
+static void huge_arena_strndup(void)
+{
+    souk_arena_t *a = souk_arena_new();
+    souk_arena_strndup(a, "x", SIZE_MAX);
+}
+
+static void test_arena_refuses_overflowing_sizes(void **state)
+{
+    assert_true(aborts(huge_arena_alloc));
+    assert_true(aborts(huge_arena_strndup));
+}
+
 static void test_rfc3339(void **state)
 {
     char out[SOUK_RFC3339_LEN];
@@ -182,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_env_getters),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_arena_refuses_overflowing_sizes),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_buf_bounded),

@@ -1,5 +1,5 @@
 /* http_int.h: private to libs/http: the server structure shared by the
- * server, router and reply modules. */
+ * server, router, peer and reply modules. */
 #ifndef SOUK_HTTP_INT_H
 #define SOUK_HTTP_INT_H
 
@@ -7,17 +7,20 @@
 #include <netinet/in.h>
 #include <ulfius.h>
 
-#define SOUK_HTTP_MAX_ROUTES   64
-#define SOUK_HTTP_MAX_SEGMENTS 16
+#define SOUK_HTTP_MAX_HANDLERS 128
+#define SOUK_HTTP_MAX_PROXIES  32
 
 typedef struct {
-    const char *method;
-    char *tmpl;
-    size_t nsegs;
-    char *segs[SOUK_HTTP_MAX_SEGMENTS];
     souk_http_handler_fn fn;
     void *ud;
-} souk_http__route_t;
+} souk_http__handler_t;
+
+/* One trusted proxy: an address and a prefix length (a CIDR block). */
+typedef struct {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    unsigned prefix;
+} souk_http__cidr_t;
 
 struct souk_http_server {
     souk_http_config_t cfg;
@@ -25,8 +28,11 @@ struct souk_http_server {
     struct _u_instance inst;
     struct sockaddr_in addr;
     bool running;
-    size_t nroutes;
-    souk_http__route_t routes[SOUK_HTTP_MAX_ROUTES];
+    souk_router_t *router;
+    size_t nhandlers;
+    souk_http__handler_t handlers[SOUK_HTTP_MAX_HANDLERS];
+    size_t nproxies;
+    souk_http__cidr_t proxies[SOUK_HTTP_MAX_PROXIES];
     souk_http_handler_fn fallback;
     void *fallback_ud;
     souk_http_hook_fn hook;
@@ -36,12 +42,14 @@ struct souk_http_server {
     souk_metric_t *requests, *durations, *inflight;
 };
 
-/* router.c */
-void souk_http__route_free(souk_http__route_t *r);
-/* Finds the route for ctx->method and ctx->path and fills ctx params.
- * Returns the route, or NULL with *path_known telling whether some other
- * method would have matched (405 rather than 404); allow gets "GET, POST". */
-const souk_http__route_t *souk_http__match(souk_http_server_t *srv, souk_http_ctx_t *ctx,
-                                           bool *path_known, char *allow, size_t allow_cap);
+/* peer.c */
+/* Parses a comma-separated list of addresses and CIDR blocks into srv's
+ * trusted proxies; SOUK_EINVAL (logged) on a bad entry. */
+souk_err_t souk_http__proxies_parse(souk_http_server_t *srv, const char *list) SOUK_MUST_CHECK;
+/* The client's address for a request from peer carrying X-Forwarded-For xff
+ * (may be NULL): the right-most entry not sent by a trusted proxy. Written
+ * into out[INET6_ADDRSTRLEN]. */
+void souk_http__client_address(const souk_http_server_t *srv, const struct sockaddr *peer,
+                               const char *xff, char *out);
 
 #endif

@@ -1,61 +1,76 @@
-/* router.c: method + path-template routing. Templates are split into segments
- * once at registration; matching walks the request path without copying it
- * except for captured parameters. A linear scan is fine at tens of routes. */
+/* router.c: method + path-template routing, the one matcher of souk: the
+ * server routes its handlers with it and the gateway its route table.
+ * Templates are split into segments once at registration; matching walks the
+ * request path without copying it except for captured parameters. A linear
+ * scan in registration order is fine at tens of routes, and it gives the
+ * first-match rule the gateway's table is written for. */
 #include "http_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static size_t split(char *s, char **segs, size_t max)
+#define MAX_ROUTES   128
+#define MAX_SEGMENTS 16
+
+typedef struct {
+    char *method; /* NULL: any method */
+    char *tmpl;
+    size_t nsegs;
+    char *segs[MAX_SEGMENTS];
+    void *data;
+} route_t;
+
+struct souk_router {
+    size_t nroutes;
+    route_t routes[MAX_ROUTES];
+};
+
+souk_router_t *souk_router_new(void)
 {
-    size_t n = 0;
-    char *p = s;
-    while (*p == '/')
-        p++;
-    while (*p && n < max) {
-        segs[n++] = p;
-        char *slash = strchr(p, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
-        p = slash + 1;
-    }
-    return n;
+    return souk_calloc(1, sizeof(souk_router_t));
 }
 
-void souk_http_route(souk_http_server_t *srv, const char *method, const char *tmpl,
-                     souk_http_handler_fn fn, void *ud)
+void souk_router_free(souk_router_t *r)
 {
-    if (srv->nroutes == SOUK_HTTP_MAX_ROUTES) {
-        souk_log_error("too many routes; %s %s not registered", method, tmpl);
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nroutes; i++) {
+        route_t *rt = &r->routes[i];
+        for (size_t s = 0; s < rt->nsegs; s++)
+            souk_free(rt->segs[s]);
+        souk_free(rt->tmpl);
+        souk_free(rt->method);
+    }
+    souk_free(r);
+}
+
+void souk_router_add(souk_router_t *r, const char *method, const char *tmpl, void *data)
+{
+    if (r->nroutes == MAX_ROUTES) {
+        souk_log_error("too many routes; %s %s not registered", method ? method : "*", tmpl);
         abort();
     }
-    souk_http__route_t *r = &srv->routes[srv->nroutes++];
-    r->method = method;
-    r->tmpl = souk_strdup(tmpl);
-    char *copy = souk_strdup(tmpl);
-    r->nsegs = split(copy, r->segs, SOUK_HTTP_MAX_SEGMENTS);
-    for (size_t i = 0; i < r->nsegs; i++)
-        r->segs[i] = souk_strdup(r->segs[i]);
-    souk_free(copy);
-    r->fn = fn;
-    r->ud = ud;
+    route_t *rt = &r->routes[r->nroutes++];
+    rt->method = method ? souk_strdup(method) : NULL;
+    rt->tmpl = souk_strdup(tmpl);
+    rt->data = data;
+    for (const char *p = tmpl; *p && rt->nsegs < MAX_SEGMENTS;) {
+        while (*p == '/')
+            p++;
+        size_t len = strcspn(p, "/");
+        if (len)
+            rt->segs[rt->nsegs++] = souk_strndup(p, len);
+        p += len;
+    }
 }
 
-void souk_http__route_free(souk_http__route_t *r)
-{
-    for (size_t i = 0; i < r->nsegs; i++)
-        souk_free(r->segs[i]);
-    souk_free(r->tmpl);
-}
-
-/* Request path segments as (ptr, len) slices; a trailing slash is ignored. */
+/* Request path segments as (ptr, len) slices; one trailing slash is ignored. */
 typedef struct {
-    const char *p[SOUK_HTTP_MAX_SEGMENTS];
-    size_t len[SOUK_HTTP_MAX_SEGMENTS];
+    const char *p[MAX_SEGMENTS];
+    size_t len[MAX_SEGMENTS];
     size_t n;
-    bool overflow, empty_inner;
+    bool bad; /* too many segments, or an empty one inside the path */
 } path_t;
 
 static void path_split(const char *path, path_t *out)
@@ -67,13 +82,8 @@ static void path_split(const char *path, path_t *out)
     while (*p) {
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (len == 0) {
-            out->empty_inner = slash && slash[1] != '\0';
-            if (!out->empty_inner)
-                break;
-        }
-        if (out->n == SOUK_HTTP_MAX_SEGMENTS) {
-            out->overflow = true;
+        if (len == 0 || out->n == MAX_SEGMENTS) {
+            out->bad = true;
             return;
         }
         out->p[out->n] = p;
@@ -84,64 +94,68 @@ static void path_split(const char *path, path_t *out)
     }
 }
 
-static bool seg_match(const souk_http__route_t *r, const path_t *path)
+static bool seg_match(const route_t *r, const path_t *path)
 {
     if (r->nsegs != path->n)
         return false;
     for (size_t i = 0; i < r->nsegs; i++) {
         const char *s = r->segs[i];
-        if (s[0] == ':') {
-            if (path->len[i] == 0)
-                return false;
-        } else if (strlen(s) != path->len[i] || memcmp(s, path->p[i], path->len[i]) != 0) {
+        if (s[0] != ':' && (strlen(s) != path->len[i] || memcmp(s, path->p[i], path->len[i]) != 0))
             return false;
-        }
     }
     return true;
 }
 
 static bool method_match(const char *route_method, const char *method)
 {
-    return strcmp(route_method, method) == 0 ||
+    return !route_method || strcmp(route_method, method) == 0 ||
            (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
 }
 
-static void capture(souk_http_ctx_t *ctx, const souk_http__route_t *r, const path_t *path)
+static void capture(const route_t *r, const path_t *path, souk_arena_t *arena,
+                    souk_route_match_t *m)
 {
-    ctx->nparams = 0;
-    for (size_t i = 0; i < r->nsegs && ctx->nparams < SOUK_HTTP_MAX_PARAMS; i++) {
+    m->nparams = 0;
+    for (size_t i = 0; i < r->nsegs && m->nparams < SOUK_HTTP_MAX_PARAMS; i++) {
         if (r->segs[i][0] != ':')
             continue;
-        ctx->param_names[ctx->nparams] = r->segs[i] + 1;
-        ctx->param_values[ctx->nparams++] =
-            souk_arena_strndup(ctx->arena, path->p[i], path->len[i]);
+        m->names[m->nparams] = r->segs[i] + 1;
+        m->values[m->nparams++] = souk_arena_strndup(arena, path->p[i], path->len[i]);
     }
 }
 
-const souk_http__route_t *souk_http__match(souk_http_server_t *srv, souk_http_ctx_t *ctx,
-                                           bool *path_known, char *allow, size_t allow_cap)
+static void allow_add(souk_route_match_t *m, const char *method)
 {
-    path_t path;
-    path_split(ctx->path, &path);
-    *path_known = false;
-    allow[0] = '\0';
-    if (path.overflow || path.empty_inner)
-        return NULL;
-    size_t used = 0;
-    for (size_t i = 0; i < srv->nroutes; i++) {
-        const souk_http__route_t *r = &srv->routes[i];
-        if (!seg_match(r, &path))
+    size_t used = strlen(m->allow);
+    if (strstr(m->allow, method))
+        return;
+    snprintf(m->allow + used, sizeof(m->allow) - used, "%s%s", used ? ", " : "", method);
+}
+
+bool souk_router_match(const souk_router_t *r, const char *method, const char *path,
+                       souk_arena_t *arena, souk_route_match_t *m)
+{
+    path_t p;
+    memset(m, 0, sizeof(*m));
+    path_split(path, &p);
+    if (p.bad)
+        return false;
+    for (size_t i = 0; i < r->nroutes; i++) {
+        const route_t *rt = &r->routes[i];
+        if (!seg_match(rt, &p))
             continue;
-        if (method_match(r->method, ctx->method)) {
-            capture(ctx, r, &path);
-            return r;
+        if (method_match(rt->method, method)) {
+            m->tmpl = rt->tmpl;
+            m->data = rt->data;
+            capture(rt, &p, arena, m);
+            return true;
         }
-        *path_known = true;
-        int n = snprintf(allow + used, allow_cap - used, "%s%s", used ? ", " : "", r->method);
-        if (n > 0 && (size_t)n < allow_cap - used)
-            used += (size_t)n;
+        m->path_known = true;
+        allow_add(m, rt->method);
+        if (strcmp(rt->method, "GET") == 0)
+            allow_add(m, "HEAD");
     }
-    return NULL;
+    return false;
 }
 
 const char *souk_http_param(const souk_http_ctx_t *ctx, const char *name)

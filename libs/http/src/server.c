@@ -1,7 +1,9 @@
 /* server.c: the ulfius/libmicrohttpd server and the middleware chain every
- * request passes through, in order: request id, trace context, body limit,
- * hook (CORS, rate limits), routing (404/405), content type, handler, then
- * the access log line and metrics. ulfius' own router is not used: a single
+ * request passes through, in order: request id, trace context, client
+ * address, method (501 for one outside the fixed set), framing (400 for
+ * Transfer-Encoding with Content-Length), body limit, query string, hook
+ * (CORS, rate limits), routing (404/405), content type, handler, then the
+ * access log line and metrics. ulfius' own router is not used: a single
  * catch-all endpoint hands every request to dispatch(), so 404 vs 405 and the
  * route label of metrics are decided in one place (router.c). */
 #include "http_int.h"
@@ -9,6 +11,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -18,6 +21,19 @@
 static const char *const req_labels[] = {"service", "method", "route", "status", NULL};
 static const char *const dur_labels[] = {"service", "method", "route", NULL};
 static const char *const svc_labels[] = {"service", NULL};
+
+/* The methods souk serves; anything else is answered 501 before routing and
+ * counted as OTHER, so invented methods cannot mint metric series. */
+static const char *const known_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                            "PATCH", "DELETE", "OPTIONS"};
+
+static const char *method_label(const char *method)
+{
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(known_methods); i++)
+        if (strcmp(method, known_methods[i]) == 0)
+            return known_methods[i];
+    return SOUK_METRIC_OTHER;
+}
 
 static bool request_id_ok(const char *s)
 {
@@ -41,7 +57,7 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
     ctx->srv = srv;
     ctx->ureq = req;
     ctx->ures = res;
-    ctx->method = req->http_verb;
+    ctx->method = method_label(req->http_verb);
     ctx->path = req->url_path;
     ctx->url = req->http_url;
     ctx->route = "unmatched";
@@ -58,10 +74,9 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
     }
     souk_trace_begin(&ctx->trace, souk_http_header(ctx, "traceparent"));
 
-    char ip[INET6_ADDRSTRLEN] = "unknown";
-    const struct sockaddr *sa = req->client_address;
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+    char ip[INET6_ADDRSTRLEN];
+    souk_http__client_address(srv, req->client_address,
+                              srv->nproxies ? souk_http_header(ctx, "X-Forwarded-For") : NULL, ip);
     ctx->client_ip = souk_arena_strdup(ctx->arena, ip);
 }
 
@@ -129,20 +144,22 @@ static bool query_ok(const souk_http_ctx_t *ctx)
 static void route_request(souk_http_ctx_t *ctx)
 {
     souk_http_server_t *srv = ctx->srv;
-    bool path_known;
-    char allow[128];
-    const souk_http__route_t *r = souk_http__match(srv, ctx, &path_known, allow, sizeof(allow));
-    if (r) {
-        ctx->route = r->tmpl;
+    souk_route_match_t m;
+    if (souk_router_match(srv->router, ctx->method, ctx->path, ctx->arena, &m)) {
+        const souk_http__handler_t *h = m.data;
+        ctx->route = m.tmpl;
+        ctx->nparams = m.nparams;
+        memcpy(ctx->param_names, m.names, sizeof(m.names));
+        memcpy(ctx->param_values, m.values, sizeof(m.values));
         if (!content_type_ok(ctx))
             souk_http_problem(ctx, 415, "request bodies must be application/json");
         else
-            r->fn(ctx, r->ud);
+            h->fn(ctx, h->ud);
         return;
     }
-    if (path_known) {
+    if (m.path_known) {
         ctx->route = "method_not_allowed";
-        souk_http_set_header(ctx, "Allow", allow);
+        souk_http_set_header(ctx, "Allow", m.allow);
         souk_http_problem(ctx, 405, "method not allowed on this resource");
         return;
     }
@@ -200,7 +217,14 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
     souk_trace_format(&ctx.trace, tp);
     souk_http_set_header(&ctx, "traceparent", tp);
 
-    if (body_too_large(&ctx))
+    if (strcmp(ctx.method, SOUK_METRIC_OTHER) == 0) {
+        ctx.route = "method_not_implemented";
+        souk_http_problem(&ctx, 501, "this method is not implemented");
+    } else if (souk_http_header(&ctx, "Transfer-Encoding") &&
+               souk_http_header(&ctx, "Content-Length")) {
+        /* Two framings disagree on where the body ends (request smuggling). */
+        souk_http_problem(&ctx, 400, "Transfer-Encoding and Content-Length together");
+    } else if (body_too_large(&ctx))
         souk_http_problem(&ctx, 413, "request body exceeds the size limit");
     else if (!query_ok(&ctx))
         souk_http_problem(&ctx, 400, "the query string must be UTF-8 without NUL characters");
@@ -269,21 +293,18 @@ souk_err_t souk_http_server_new(const souk_http_config_t *cfg, souk_http_server_
         srv->cfg.body_limit = SOUK_HTTP_DEFAULT_BODY_LIMIT;
     if (!srv->cfg.idle_timeout_s)
         srv->cfg.idle_timeout_s = 60;
-    if (!srv->cfg.threads) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN), n;
-        if (souk_env_long("HTTP_THREADS", cores * 4 > 16 ? cores * 4 : 16, 1, 4096, &n)) {
-            souk_free(srv->service);
-            souk_free(srv);
-            return SOUK_EINVAL;
-        }
-        srv->cfg.threads = (unsigned)n;
-    }
+    if (!srv->cfg.threads)
+        srv->cfg.threads = souk_http_default_threads();
+    srv->router = souk_router_new();
     srv->addr.sin_family = AF_INET;
     srv->addr.sin_port = htons((uint16_t)cfg->port);
     if (inet_pton(AF_INET, cfg->bind ? cfg->bind : "127.0.0.1", &srv->addr.sin_addr) != 1) {
         souk_log_error("invalid bind address %s", cfg->bind);
-        souk_free(srv->service);
-        souk_free(srv);
+        souk_http_server_free(srv);
+        return SOUK_EINVAL;
+    }
+    if (souk_http__proxies_parse(srv, cfg->trusted_proxies) != SOUK_OK) {
+        souk_http_server_free(srv);
         return SOUK_EINVAL;
     }
     srv->requests = souk_metrics_counter(cfg->metrics, "http_requests_total",
@@ -361,10 +382,28 @@ void souk_http_server_free(souk_http_server_t *srv)
     if (!srv)
         return;
     souk_http_server_stop(srv);
-    for (size_t i = 0; i < srv->nroutes; i++)
-        souk_http__route_free(&srv->routes[i]);
+    souk_router_free(srv->router);
     souk_free(srv->service);
     souk_free(srv);
+}
+
+unsigned souk_http_default_threads(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores * 4 > 16 ? (unsigned)cores * 4 : 16;
+}
+
+void souk_http_route(souk_http_server_t *srv, const char *method, const char *tmpl,
+                     souk_http_handler_fn fn, void *ud)
+{
+    if (srv->nhandlers == SOUK_HTTP_MAX_HANDLERS) {
+        souk_log_error("too many routes; %s %s not registered", method, tmpl);
+        abort();
+    }
+    souk_http__handler_t *h = &srv->handlers[srv->nhandlers++];
+    h->fn = fn;
+    h->ud = ud;
+    souk_router_add(srv->router, method, tmpl, h);
 }
 
 void souk_http_set_fallback(souk_http_server_t *srv, souk_http_handler_fn fn, void *ud)

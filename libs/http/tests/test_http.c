@@ -7,10 +7,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <souk/http.h>
+
+#include "../src/http_int.h"
 
 static json_t *load(const char *text)
 {
@@ -81,6 +84,88 @@ static void test_status_titles(void **state)
     assert_string_equal(souk_http_status_title(404), "Not Found");
     assert_string_equal(souk_http_status_title(413), "Content Too Large");
     assert_string_equal(souk_http_status_title(299), "Error");
+}
+
+static void test_router_table(void **state)
+{
+    souk_router_t *r = souk_router_new();
+    int admin_users, users, user, any_orders, cancel;
+    souk_router_add(r, "GET", "/users", &admin_users);
+    souk_router_add(r, NULL, "/users", &users);
+    souk_router_add(r, "GET", "/users/:id", &user);
+    souk_router_add(r, NULL, "/orders/:id", &any_orders);
+    souk_router_add(r, "POST", "/orders/:id/cancel", &cancel);
+    static const struct {
+        const char *method, *path;
+        int want; /* index into the targets below, -1 for no match */
+        bool known;
+        const char *param;
+    } cases[] = {
+        {"GET", "/users", 0, false, NULL},  /* first match wins */
+        {"POST", "/users", 1, false, NULL}, /* any method */
+        {"GET", "/users/", 0, false, NULL}, /* one trailing slash */
+        {"GET", "/users/7", 2, false, "7"},          {"HEAD", "/users/7", 2, false, "7"},
+        {"PATCH", "/users/7", -1, true, NULL},       {"GET", "/users//", -1, false, NULL},
+        {"GET", "/users/7/x", -1, false, NULL},      {"GET", "//users", -1, false, NULL},
+        {"PUT", "/orders/9", 3, false, "9"},         {"GET", "/orders/9/cancel", -1, true, NULL},
+        {"POST", "/orders/9/cancel", 4, false, "9"},
+    };
+    void *targets[] = {&admin_users, &users, &user, &any_orders, &cancel};
+    souk_arena_t *a = souk_arena_new();
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+        souk_route_match_t m;
+        bool hit = souk_router_match(r, cases[i].method, cases[i].path, a, &m);
+        assert_int_equal(hit, cases[i].want >= 0);
+        if (hit) {
+            assert_ptr_equal(m.data, targets[cases[i].want]);
+            if (cases[i].param)
+                assert_string_equal(m.values[0], cases[i].param);
+        } else {
+            assert_int_equal(m.path_known, cases[i].known);
+        }
+    }
+    souk_route_match_t m;
+    assert_false(souk_router_match(r, "DELETE", "/users/1", a, &m));
+    assert_string_equal(m.allow, "GET, HEAD");
+    souk_arena_free(a);
+    souk_router_free(r);
+}
+
+static void client_of(souk_http_server_t *srv, const char *peer, const char *xff, char *out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, peer, &sa.sin_addr), 1);
+    souk_http__client_address(srv, (struct sockaddr *)&sa, xff, out);
+}
+
+/* X-Forwarded-For counts only through trusted proxies, read from the right. */
+static void test_client_address(void **state)
+{
+    souk_http_server_t srv = {0};
+    assert_int_equal(souk_http__proxies_parse(&srv, "127.0.0.1, 10.0.0.0/8,::1"), SOUK_OK);
+    assert_int_equal(srv.nproxies, 3);
+    static const struct {
+        const char *peer, *xff, *want;
+    } cases[] = {
+        {"203.0.113.9", "1.2.3.4", "203.0.113.9"},       /* untrusted peer */
+        {"127.0.0.1", NULL, "127.0.0.1"},                /* no header */
+        {"127.0.0.1", "1.2.3.4", "1.2.3.4"},             /* one proxy */
+        {"127.0.0.1", "6.6.6.6, 1.2.3.4", "1.2.3.4"},    /* spoofed left part */
+        {"127.0.0.1", "1.2.3.4, 10.1.2.3", "1.2.3.4"},   /* two trusted hops */
+        {"127.0.0.1", "10.9.9.9, 10.1.2.3", "10.9.9.9"}, /* all trusted */
+        {"127.0.0.1", "1.2.3.4,not-an-ip", "127.0.0.1"}, /* garbage stops the walk */
+        {"127.0.0.1", " 2001:db8::1 ", "2001:db8::1"},   /* IPv6, blanks */
+        {"10.0.0.5", "198.51.100.7", "198.51.100.7"},    /* CIDR block */
+        {"11.0.0.5", "198.51.100.7", "11.0.0.5"},        /* outside it */
+    };
+    char out[INET6_ADDRSTRLEN];
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+        client_of(&srv, cases[i].peer, cases[i].xff, out);
+        assert_string_equal(out, cases[i].want);
+    }
+    static const char *const bad[] = {"1.2.3", "10.0.0.0/33", "::1/129", "x", "1.2.3.4/"};
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
+        assert_int_equal(souk_http__proxies_parse(&srv, bad[i]), SOUK_EINVAL);
 }
 
 /* ---- through a real server ------------------------------------------------ */
@@ -255,7 +340,7 @@ static void test_server_errors(void **state)
 
     call(f, "DELETE", "/things", NULL, NULL, 0, "Allow", &r);
     assert_problem(&r, 405);
-    assert_string_equal(r.header, "GET");
+    assert_string_equal(r.header, "GET, HEAD");
     json_decref(r.body);
 
     call(f, "POST", "/things/1", NULL, "{\"name\":", 8, NULL, &r);
@@ -311,6 +396,61 @@ static void test_server_errors(void **state)
     json_decref(r.body);
 }
 
+static int port_of(const char *base)
+{
+    long port = 0;
+    const char *colon = strrchr(base, ':');
+    assert_int_equal(souk_parse_long(colon + 1, strlen(colon + 1), 1, 65535, &port), SOUK_OK);
+    return (int)port;
+}
+
+/* Sends raw request bytes and returns the status code of the answer. */
+static int raw_status(fixture_t *f, const char *request)
+{
+    int port = port_of(f->base);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    size_t len = strlen(request);
+    assert_int_equal(write(fd, request, len), (ssize_t)len);
+    char buf[512] = {0};
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    int status = 0;
+    if (n > 12)
+        sscanf(buf, "HTTP/1.%*d %d", &status);
+    return status;
+}
+
+static void test_server_framing_and_methods(void **state)
+{
+    fixture_t *f = *state;
+    /* Both framings: the request is refused, not guessed at. */
+    assert_int_equal(raw_status(f, "POST /things/1 HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Type: application/json\r\nContent-Length: 4\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n"
+                                   "e\r\n{\"name\":\"bob\"}\r\n0\r\n\r\n"),
+                     400);
+    /* Invented methods: 501, and they mint no metric series. */
+    char req[128];
+    for (int i = 0; i < 50; i++) {
+        snprintf(req, sizeof(req), "INVENT%d /things HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        assert_int_equal(raw_status(f, req), 501);
+    }
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", f->base);
+    souk_http_request_t mreq = {.url = url};
+    souk_http_response_t resp;
+    assert_int_equal(souk_http_fetch(f->client, &mreq, &resp), SOUK_OK);
+    assert_int_equal(resp.status, 200);
+    assert_null(strstr(resp.body.data, "INVENT"));
+    assert_non_null(strstr(resp.body.data, "method=\"OTHER\",route=\"method_not_implemented\","
+                                           "status=\"501\"} 50"));
+    souk_http_response_cleanup(&resp);
+}
+
 static void test_server_probes_and_metrics(void **state)
 {
     fixture_t *f = *state;
@@ -358,6 +498,9 @@ int main(void)
         cmocka_unit_test(test_valid_fields),
         cmocka_unit_test(test_status_titles),
         cmocka_unit_test(test_error_with_long_unicode_input),
+        cmocka_unit_test(test_router_table),
+        cmocka_unit_test(test_client_address),
+        cmocka_unit_test_setup_teardown(test_server_framing_and_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_happy_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_probes_and_metrics, setup, teardown),

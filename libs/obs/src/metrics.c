@@ -1,8 +1,9 @@
 /* metrics.c: a Prometheus registry. A family holds an append-only list of
  * series; readers walk it without locks (the head is published with release
  * semantics), writers take the family lock only to add a series. Values are
- * atomics. Series are never removed: label values must come from bounded sets
- * (route templates, status codes), never from raw input. */
+ * atomics. Series are never removed, so the rules of obs.h bound them: label
+ * values come from closed sets, a value that is not short UTF-8 becomes
+ * OTHER, and a family past its series cap counts into one overflow series. */
 #include <souk/obs.h>
 
 #include <math.h>
@@ -14,7 +15,7 @@ typedef enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM } kind_t;
 
 typedef struct series {
     struct series *next;
-    char *key; /* label values joined by '\x1f' */
+    char *key; /* label values, each after a length byte (see make_key) */
     char **values;
     _Atomic uint64_t value;    /* counter count, or gauge double bits */
     _Atomic uint64_t sum;      /* histogram sum (double bits) */
@@ -23,6 +24,8 @@ typedef struct series {
 
 struct souk_metric {
     struct souk_metric *next;
+    souk_metrics_t *registry;
+    size_t nseries; /* under lock */
     kind_t kind;
     char *name, *help;
     const char *const *labels;
@@ -43,17 +46,31 @@ struct souk_metrics {
     pthread_mutex_t lock;
     souk_metric_t *families;
     collector_t *collectors;
+    size_t max_series;
+    souk_metric_t *overflowed; /* metrics_series_overflow_total{family} */
 };
 
 const double souk_metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const size_t souk_metrics_latency_nbuckets = SOUK_ARRAY_LEN(souk_metrics_latency_buckets);
 
+static const char *const family_label[] = {"family", NULL};
+
 souk_metrics_t *souk_metrics_new(void)
 {
     souk_metrics_t *m = souk_calloc(1, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
+    m->max_series = SOUK_METRIC_MAX_SERIES;
+    m->overflowed = souk_metrics_counter(
+        m, "metrics_series_overflow_total",
+        "Observations counted into a family's overflow series (its series cap was reached).",
+        family_label);
     return m;
+}
+
+void souk_metrics_set_max_series(souk_metrics_t *m, size_t max)
+{
+    m->max_series = max ? max : SOUK_METRIC_MAX_SERIES;
 }
 
 static void series_free(series_t *s, size_t nlabels)
@@ -105,6 +122,7 @@ static souk_metric_t *family(souk_metrics_t *m, kind_t kind, const char *name, c
         if (strcmp(f->name, name) == 0)
             goto out;
     f = souk_calloc(1, sizeof(*f));
+    f->registry = m;
     f->kind = kind;
     f->name = souk_strdup(name);
     f->help = souk_strdup(help);
@@ -146,16 +164,32 @@ souk_metric_t *souk_metrics_histogram(souk_metrics_t *m, const char *name, const
     return family(m, KIND_HISTOGRAM, name, help, labels, buckets, nbuckets);
 }
 
-static void make_key(const souk_metric_t *f, const char *const *values, char *key, size_t cap)
+/* A label value as it may appear in the exposition: short UTF-8, else the
+ * catch-all. Non-UTF-8 bytes would make the whole scrape unreadable. */
+static const char *label_value(const char *v)
+{
+    if (!v)
+        return "";
+    size_t n = strnlen(v, SOUK_METRIC_MAX_VALUE + 1);
+    if (n > SOUK_METRIC_MAX_VALUE || !souk_utf8_valid(v, n))
+        return SOUK_METRIC_OTHER;
+    return v;
+}
+
+/* The series key: each value preceded by a byte holding its length + 1
+ * (never NUL). Values are bounded, so the key always fits whole, and no two
+ * value lists share a key whatever bytes they contain. */
+static void make_key(const souk_metric_t *f, const char *const *values, char *key)
 {
     size_t o = 0;
-    key[0] = '\0';
-    for (size_t i = 0; i < f->nlabels && o < cap; i++) {
-        int n = snprintf(key + o, cap - o, "%s\x1f", values[i] ? values[i] : "");
-        if (n < 0)
-            break;
-        o += (size_t)n;
+    for (size_t i = 0; i < f->nlabels; i++) {
+        const char *v = label_value(values[i]);
+        size_t n = strlen(v);
+        key[o++] = (char)(n + 1);
+        memcpy(key + o, v, n);
+        o += n;
     }
+    key[o] = '\0';
 }
 
 static series_t *find(souk_metric_t *f, const char *key)
@@ -166,27 +200,48 @@ static series_t *find(souk_metric_t *f, const char *key)
     return NULL;
 }
 
+static series_t *series_add(souk_metric_t *f, const char *key, const char *const *values)
+{
+    series_t *s = souk_calloc(1, sizeof(*s));
+    s->key = souk_strdup(key);
+    s->values = souk_calloc(f->nlabels ? f->nlabels : 1, sizeof(char *));
+    for (size_t i = 0; i < f->nlabels; i++)
+        s->values[i] = souk_strdup(values ? label_value(values[i]) : SOUK_METRIC_OTHER);
+    if (f->kind == KIND_HISTOGRAM)
+        s->buckets = souk_calloc(f->nbounds + 1, sizeof(uint64_t));
+    s->next = atomic_load_explicit(&f->head, memory_order_relaxed);
+    atomic_store_explicit(&f->head, s, memory_order_release);
+    f->nseries++;
+    return s;
+}
+
+/* The series of values, created on first use; past the family's cap every
+ * new combination lands in the one series whose labels are all OTHER. */
 static series_t *series_get(souk_metric_t *f, const char *const *values)
 {
-    char key[512];
-    make_key(f, values, key, sizeof(key));
+    char key[SOUK_METRIC_MAX_LABELS * (SOUK_METRIC_MAX_VALUE + 1) + 1];
+    make_key(f, values, key);
     series_t *s = find(f, key);
     if (s)
         return s;
+    bool overflow = false;
     pthread_mutex_lock(&f->lock);
     s = find(f, key);
-    if (!s) {
-        s = souk_calloc(1, sizeof(*s));
-        s->key = souk_strdup(key);
-        s->values = souk_calloc(f->nlabels ? f->nlabels : 1, sizeof(char *));
+    if (!s && f->nseries < f->registry->max_series) {
+        s = series_add(f, key, values);
+    } else if (!s) {
+        overflow = true;
+        char other[SOUK_METRIC_MAX_LABELS * (sizeof(SOUK_METRIC_OTHER)) + 1];
+        const char *all_other[SOUK_METRIC_MAX_LABELS];
         for (size_t i = 0; i < f->nlabels; i++)
-            s->values[i] = souk_strdup(values[i] ? values[i] : "");
-        if (f->kind == KIND_HISTOGRAM)
-            s->buckets = souk_calloc(f->nbounds + 1, sizeof(uint64_t));
-        s->next = atomic_load_explicit(&f->head, memory_order_relaxed);
-        atomic_store_explicit(&f->head, s, memory_order_release);
+            all_other[i] = SOUK_METRIC_OTHER;
+        make_key(f, all_other, other);
+        if (!(s = find(f, other)))
+            s = series_add(f, other, NULL);
     }
     pthread_mutex_unlock(&f->lock);
+    if (overflow && f != f->registry->overflowed)
+        souk_metric_inc(f->registry->overflowed, (const char *[]){f->name}, 1);
     return s;
 }
 

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <souk/obs.h>
@@ -51,6 +52,71 @@ static void test_exposition(void **state)
     souk_metrics_free(m);
 }
 
+static size_t count_lines(const char *text, const char *prefix)
+{
+    size_t n = 0, plen = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        n += strncmp(p, prefix, plen) == 0;
+    return n;
+}
+
+static souk_buf_t render(souk_metrics_t *m)
+{
+    souk_buf_t out;
+    souk_buf_init(&out, 1 << 20);
+    assert_int_equal(souk_metrics_render(m, &out), SOUK_OK);
+    return out;
+}
+
+/* Invented label values cannot grow a family past its cap: the excess
+ * lands in one all-OTHER series, and the overflow is counted. */
+static void test_series_cap(void **state)
+{
+    souk_metrics_t *m = souk_metrics_new();
+    souk_metrics_set_max_series(m, 10);
+    static const char *const labels[] = {"method", NULL};
+    souk_metric_t *c = souk_metrics_counter(m, "reqs_total", "Requests.", labels);
+    char method[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(method, sizeof(method), "INVENTED%d", i);
+        souk_metric_inc(c, (const char *[]){method}, 1);
+    }
+    souk_buf_t out = render(m);
+    assert_int_equal(count_lines(out.data, "reqs_total{"), 11); /* 10 + overflow */
+    assert_non_null(strstr(out.data, "reqs_total{method=\"OTHER\"} 490\n"));
+    assert_non_null(strstr(out.data, "metrics_series_overflow_total{family=\"reqs_total\"} 490\n"));
+    souk_buf_cleanup(&out);
+    souk_metrics_free(m);
+}
+
+/* Values that are not short UTF-8 become OTHER; long values that share a
+ * prefix stay apart (no key truncation), and so do values whose bytes
+ * could be confused with a separator. */
+static void test_label_values_checked(void **state)
+{
+    souk_metrics_t *m = souk_metrics_new();
+    static const char *const labels[] = {"a", "b", NULL};
+    souk_metric_t *c = souk_metrics_counter(m, "vals_total", "Values.", labels);
+    souk_metric_inc(c, (const char *[]){"ok", "\xff\xfe"}, 1);
+    char long_value[300];
+    memset(long_value, 'x', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    souk_metric_inc(c, (const char *[]){"ok", long_value}, 1);
+    char near[SOUK_METRIC_MAX_VALUE + 1];
+    memset(near, 'y', SOUK_METRIC_MAX_VALUE);
+    near[SOUK_METRIC_MAX_VALUE] = '\0';
+    souk_metric_inc(c, (const char *[]){near, "1"}, 1);
+    souk_metric_inc(c, (const char *[]){near, "2"}, 1);
+    souk_metric_inc(c, (const char *[]){"p\x1fq", "r"}, 1);
+    souk_metric_inc(c, (const char *[]){"p", "q\x1fr"}, 1);
+    souk_buf_t out = render(m);
+    assert_non_null(strstr(out.data, "vals_total{a=\"ok\",b=\"OTHER\"} 2\n"));
+    assert_null(strstr(out.data, "\xff"));
+    assert_int_equal(count_lines(out.data, "vals_total{"), 5);
+    souk_buf_cleanup(&out);
+    souk_metrics_free(m);
+}
+
 static void test_traceparent(void **state)
 {
     static const struct {
@@ -93,6 +159,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exposition),
+        cmocka_unit_test(test_series_cap),
+        cmocka_unit_test(test_label_values_checked),
         cmocka_unit_test(test_traceparent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,8 @@ void *souk_malloc(size_t n);
 void *souk_calloc(size_t count, size_t n);
 void *souk_realloc(void *p, size_t n);
 char *souk_strdup(const char *s);
+/* Logs "out of memory" for a request of n bytes and aborts. */
+_Noreturn void souk_die_oom(size_t n);
 char *souk_strndup(const char *s, size_t n);
 void souk_free(void *p);
 
@@ -61,7 +63,8 @@ typedef struct souk_arena souk_arena_t;
 souk_arena_t *souk_arena_new(void);
 /* Runs deferred destructors in reverse order, then frees all memory. NULL ok. */
 void souk_arena_free(souk_arena_t *a);
-/* Memory lives until souk_arena_free(); aligned for any type. */
+/* Memory lives until souk_arena_free(); aligned for any type. A size no
+ * allocator could satisfy (one that would overflow) aborts like exhaustion. */
 void *souk_arena_alloc(souk_arena_t *a, size_t n);
 char *souk_arena_strndup(souk_arena_t *a, const char *s, size_t n);
 char *souk_arena_strdup(souk_arena_t *a, const char *s);

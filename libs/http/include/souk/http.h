@@ -22,7 +22,9 @@
 typedef struct souk_http_server souk_http_server_t;
 
 /* The request being served. Strings are owned by the request (arena or the
- * underlying server) and valid until the handler returns. */
+ * underlying server) and valid until the handler returns. method is one of
+ * GET HEAD POST PUT PATCH DELETE OPTIONS (anything else is answered 501
+ * before any hook or handler runs). */
 typedef struct souk_http_ctx {
     souk_arena_t *arena;    /* per-request allocations, freed after the reply */
     const char *method;     /* "GET", "POST", ... */
@@ -30,7 +32,7 @@ typedef struct souk_http_ctx {
     const char *url;        /* path and query string as received */
     const char *route;      /* matched template ("/users/:id") or "unmatched" */
     const char *request_id; /* X-Request-Id, received or generated */
-    const char *client_ip;  /* peer address */
+    const char *client_ip;  /* the client: the peer, or what trusted proxies say */
     souk_trace_t trace;     /* this request's span */
     const char *body;       /* raw body (not NUL-terminated), NULL when empty */
     size_t body_len;
@@ -59,10 +61,16 @@ typedef struct {
     int port;
     size_t body_limit;       /* bytes; default SOUK_HTTP_DEFAULT_BODY_LIMIT */
     unsigned idle_timeout_s; /* close idle keep-alive connections; default 60 */
-    unsigned
-        threads; /* request threads (handlers may block); 0: HTTP_THREADS or max(16, 4 x cores) */
+    unsigned threads; /* request threads (handlers may block); 0: souk_http_default_threads() */
+    /* Comma-separated addresses or CIDR blocks of proxies whose
+     * X-Forwarded-For is believed (ctx->client_ip is then the right-most
+     * address they did not add); NULL or "": the peer address is the client. */
+    const char *trusted_proxies;
     souk_metrics_t *metrics; /* required, borrowed */
 } souk_http_config_t;
+
+/* max(16, 4 x cores): handlers block on the database or upstreams. */
+unsigned souk_http_default_threads(void);
 
 /* Creates a stopped server with /healthz, /readyz and /metrics routed.
  * Returns SOUK_EINVAL on a bad config. Free with souk_http_server_free(). */
@@ -71,8 +79,36 @@ souk_err_t souk_http_server_new(const souk_http_config_t *cfg,
 /* Stops the server if running and frees it. NULL ok. */
 void souk_http_server_free(souk_http_server_t *srv);
 
-/* Routes method + template to fn. Templates are literal segments and ":name"
- * segments (one non-empty path segment each). Register before start. */
+/* ---- routing -------------------------------------------------------------- */
+/* The one path matcher: method + template, first match in registration
+ * order. Templates are literal segments and ":name" segments (one non-empty
+ * path segment each); one trailing slash on a path is ignored, an empty
+ * segment inside it never matches. HEAD is served by a GET route. Not
+ * thread-safe while adding; matching is. */
+
+typedef struct souk_router souk_router_t;
+
+typedef struct {
+    const char *tmpl; /* the matched template: the route label */
+    void *data;       /* what was registered with it */
+    size_t nparams;
+    const char *names[SOUK_HTTP_MAX_PARAMS];
+    const char *values[SOUK_HTTP_MAX_PARAMS]; /* in the arena passed to match */
+    bool path_known;                          /* no match, but other methods have the path */
+    char allow[128];                          /* those methods, "GET, HEAD, POST" */
+} souk_route_match_t;
+
+souk_router_t *souk_router_new(void);
+void souk_router_free(souk_router_t *r); /* NULL ok */
+/* method NULL matches every method. data is borrowed. */
+void souk_router_add(souk_router_t *r, const char *method, const char *tmpl, void *data);
+/* True and *m filled when a route matches; otherwise false with
+ * m->path_known and m->allow set. Captured values live in arena. */
+bool souk_router_match(const souk_router_t *r, const char *method, const char *path,
+                       souk_arena_t *arena, souk_route_match_t *m);
+
+/* Routes method + template to fn on the server (see the router above).
+ * Register before start. */
 void souk_http_route(souk_http_server_t *srv, const char *method, const char *tmpl,
                      souk_http_handler_fn fn, void *ud);
 /* Handles what no route matches instead of 404/405 (the gateway's proxy). */

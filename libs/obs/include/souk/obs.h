@@ -4,13 +4,27 @@
  *
  * Thread-safety: all functions are thread-safe once the registry exists.
  * Families are created at start-up; series (label combinations) appear on
- * first use. Updates are lock-free atomics; only a new series takes a lock. */
+ * first use. Updates are lock-free atomics; only a new series takes a lock.
+ *
+ * The label rule. Every label value is a time series that lives as long as
+ * the process, so a value must come from a closed set the code owns (route
+ * templates, a fixed method set, status codes, configured event types),
+ * never from a request or an event payload as received; callers map what is
+ * outside their set to SOUK_METRIC_OTHER. The registry enforces the rest:
+ * a value that is not UTF-8 or longer than SOUK_METRIC_MAX_VALUE bytes is
+ * recorded as OTHER, and once a family holds its maximum number of series
+ * every new combination is counted in one series whose labels are all OTHER
+ * (metrics_series_overflow_total{family} says how often). So neither memory
+ * nor the size of /metrics grows with what clients send. */
 #ifndef SOUK_OBS_H
 #define SOUK_OBS_H
 
 #include <souk/core.h>
 
 #define SOUK_METRIC_MAX_LABELS 6
+#define SOUK_METRIC_MAX_VALUE  128     /* bytes of one label value */
+#define SOUK_METRIC_MAX_SERIES 2000    /* default series cap per family */
+#define SOUK_METRIC_OTHER      "OTHER" /* the catch-all label value */
 
 typedef struct souk_metrics souk_metrics_t;
 typedef struct souk_metric souk_metric_t; /* one family: counter, gauge or histogram */
@@ -18,6 +32,9 @@ typedef struct souk_metric souk_metric_t; /* one family: counter, gauge or histo
 souk_metrics_t *souk_metrics_new(void);
 /* Frees the registry and every family in it. NULL ok. */
 void souk_metrics_free(souk_metrics_t *m);
+/* Sets the series cap per family (0: SOUK_METRIC_MAX_SERIES). Call before
+ * any series exists. */
+void souk_metrics_set_max_series(souk_metrics_t *m, size_t max);
 
 /* Families are owned by the registry. labels: NULL-terminated array of names
  * (static storage). The same name registered twice returns the same family. */
