@@ -23,7 +23,7 @@ struct souk_db_pool {
     pthread_cond_t freed;
     souk_db_conn_t **idle;
     int nidle, open, waiting;
-    souk_metric_t *timeouts;
+    souk_metric_t *timeouts, *acquire_seconds;
 };
 
 #endif

@@ -55,6 +55,10 @@ souk_err_t souk_db_pool_new(const souk_db_config_t *cfg, souk_db_pool_t **out)
     if (cfg->metrics) {
         p->timeouts = souk_metrics_counter(cfg->metrics, "db_pool_acquire_timeouts_total",
                                            "Pool acquisitions that timed out.", NULL);
+        p->acquire_seconds = souk_metrics_histogram(
+            cfg->metrics, "db_pool_acquire_duration_seconds",
+            "Time to obtain a pooled connection, waiting included.", NULL,
+            souk_metrics_latency_buckets, souk_metrics_latency_nbuckets);
         souk_metrics_add_collector(cfg->metrics, collect, p);
     }
     *out = p;
@@ -118,6 +122,8 @@ static souk_err_t conn_open(souk_db_pool_t *p, souk_db_conn_t **out)
     return SOUK_OK;
 }
 
+static souk_err_t acquire(souk_db_pool_t *p, souk_db_conn_t **out);
+
 static void deadline_after(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -130,6 +136,27 @@ static void deadline_after(struct timespec *ts, int ms)
 }
 
 souk_err_t souk_db_acquire(souk_db_pool_t *p, souk_db_conn_t **out)
+{
+    *out = NULL;
+    uint64_t t0 = souk_now_mono_ns();
+    souk_err_t err = acquire(p, out);
+    if (p->acquire_seconds)
+        souk_metric_observe(p->acquire_seconds, NULL, (double)(souk_now_mono_ns() - t0) / 1e9);
+    return err;
+}
+
+souk_err_t souk_db_connect(souk_db_pool_t *p, souk_db_conn_t **out)
+{
+    *out = NULL;
+    return conn_open(p, out);
+}
+
+void souk_db_disconnect(souk_db_conn_t *c)
+{
+    conn_close(c);
+}
+
+static souk_err_t acquire(souk_db_pool_t *p, souk_db_conn_t **out)
 {
     struct timespec deadline;
     deadline_after(&deadline, p->cfg.acquire_timeout_ms);

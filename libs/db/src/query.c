@@ -190,3 +190,49 @@ long long souk_db_int(const PGresult *res, int row, int col)
     const char *v = souk_db_value(res, row, col);
     return v ? strtoll(v, NULL, 10) : 0;
 }
+
+souk_err_t souk_db_query_one(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
+                             const char *const *params, PGresult **res)
+{
+    souk_err_t err = souk_db_query(c, stmt, nparams, params, res);
+    if (err == SOUK_OK && PQntuples(*res) == 0) {
+        PQclear(*res);
+        *res = NULL;
+        err = SOUK_ENOTFOUND;
+    }
+    return err;
+}
+
+souk_err_t souk_db_page(souk_db_conn_t *c, const souk_db_page_query_t *q, json_t **items,
+                        long long *total)
+{
+    /* The page statement takes the filters, then LIMIT and OFFSET. */
+    const char *params[SOUK_DB_PAGE_MAX_PARAMS + 2];
+    char limit[24], offset[24];
+    if (q->nparams > SOUK_DB_PAGE_MAX_PARAMS)
+        return SOUK_EINVAL;
+    memcpy(params, q->params, (size_t)q->nparams * sizeof(*params));
+    snprintf(limit, sizeof(limit), "%ld", q->limit);
+    snprintf(offset, sizeof(offset), "%ld", q->offset);
+    params[q->nparams] = limit;
+    params[q->nparams + 1] = offset;
+    PGresult *res = NULL;
+    *items = NULL;
+    souk_err_t err = souk_db_query(c, q->rows, q->nparams + 2, params, &res);
+    if (err)
+        return err;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(list, q->row(res, i));
+    PQclear(res);
+    /* Its own statement: a count(*) OVER () would make the page visit every
+     * match, while alone each can take its best plan. */
+    if ((err = souk_db_query(c, q->count, q->nparams, params, &res)) != SOUK_OK) {
+        json_decref(list);
+        return err;
+    }
+    *total = souk_db_int(res, 0, 0);
+    PQclear(res);
+    *items = list;
+    return SOUK_OK;
+}

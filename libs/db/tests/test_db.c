@@ -33,7 +33,16 @@ static void test_pool_bounds(void **state)
     souk_db_conn_t *a, *b, *c;
     assert_int_equal(souk_db_acquire(p, &a), SOUK_OK);
     assert_int_equal(souk_db_acquire(p, &b), SOUK_OK);
+    c = (souk_db_conn_t *)&c; /* garbage the failure must overwrite */
     assert_int_equal(souk_db_acquire(p, &c), SOUK_ETIMEOUT);
+    assert_null(c);
+    souk_db_release(p, c); /* what callers do on their single exit path */
+    /* A dedicated connection does not take a slot, and needs none. */
+    souk_db_conn_t *own = NULL;
+    assert_int_equal(souk_db_connect(p, &own), SOUK_OK);
+    static const souk_db_stmt_t one = {"one", "SELECT 1"};
+    assert_int_equal(souk_db_query(own, &one, 0, NULL, NULL), SOUK_OK);
+    souk_db_disconnect(own);
     souk_db_release(p, a);
     assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
     assert_ptr_equal(c, a); /* the released connection is reused */
@@ -97,8 +106,11 @@ static void test_unreachable(void **state)
                             .acquire_timeout_ms = 200};
     souk_db_pool_t *p;
     assert_int_equal(souk_db_pool_new(&cfg, &p), SOUK_OK);
-    souk_db_conn_t *c;
+    souk_db_conn_t *c = (souk_db_conn_t *)&c;
     assert_int_equal(souk_db_acquire(p, &c), SOUK_EUNAVAIL);
+    assert_null(c);
+    assert_int_equal(souk_db_connect(p, &c), SOUK_EUNAVAIL);
+    assert_null(c);
     assert_false(souk_db_ping(p));
     assert_int_equal(souk_db_migrate(p, (souk_migration_t[]){{NULL, NULL}}, 0), SOUK_EUNAVAIL);
     souk_db_pool_free(p);
@@ -164,6 +176,90 @@ static void test_migrations_once(void **state)
     souk_db_pool_free(p);
 }
 
+typedef struct {
+    const char *table;
+    const char *fail_with; /* a value the CHECK refuses, or NULL */
+} tx_work_t;
+
+static souk_err_t insert_two(souk_db_conn_t *c, void *ud)
+{
+    tx_work_t *w = ud;
+    char sql[128];
+    snprintf(sql, sizeof(sql), "INSERT INTO %s (id, n) VALUES ($1, $2)", w->table);
+    souk_db_stmt_t ins = {"", sql};
+    souk_err_t err = souk_db_query(c, &ins, 2, (const char *[]){"10", "1"}, NULL);
+    if (err == SOUK_OK)
+        err = souk_db_query(c, &ins, 2, (const char *[]){"11", w->fail_with ? w->fail_with : "2"},
+                            NULL);
+    return err;
+}
+
+static json_t *id_row(const PGresult *res, int row)
+{
+    return json_integer(souk_db_int(res, row, 0));
+}
+
+/* A unit of work commits whole or not at all, on a lease of its own; pages
+ * and single rows come back through the shared helpers. */
+static void test_units_of_work(void **state)
+{
+    souk_db_pool_t *p = pool_of(1, 1000);
+    char table[64], sql[256];
+    snprintf(table, sizeof(table), "u_%08x", (unsigned)rand());
+    snprintf(sql, sizeof(sql), "CREATE TABLE %s (id int PRIMARY KEY, n int CHECK (n >= 0))",
+             table);
+    assert_int_equal(scalar(p, "SELECT 0"), 0);
+    souk_db_conn_t *c;
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    souk_db_stmt_t create = {"", sql};
+    assert_int_equal(souk_db_query(c, &create, 0, NULL, NULL), SOUK_OK);
+    souk_db_release(p, c);
+
+    tx_work_t bad = {table, "-1"}, good = {table, NULL};
+    assert_int_equal(souk_db_run_tx(p, insert_two, &bad), SOUK_EINVAL);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    assert_int_equal(scalar(p, sql), 0); /* the first insert was rolled back */
+    assert_int_equal(souk_db_run_tx(p, insert_two, &good), SOUK_OK);
+    assert_int_equal(scalar(p, sql), 2);
+
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK); /* the lease came back */
+    char one_sql[128], rows_sql[128], count_sql[128];
+    snprintf(one_sql, sizeof(one_sql), "SELECT n FROM %s WHERE id = $1", table);
+    souk_db_stmt_t one = {"", one_sql};
+    PGresult *res = (PGresult *)&res;
+    assert_int_equal(souk_db_query_one(c, &one, 1, (const char *[]){"99"}, &res), SOUK_ENOTFOUND);
+    assert_null(res);
+    assert_int_equal(souk_db_query_one(c, &one, 1, (const char *[]){"11"}, &res), SOUK_OK);
+    assert_int_equal(souk_db_int(res, 0, 0), 2);
+    PQclear(res);
+
+    snprintf(rows_sql, sizeof(rows_sql),
+             "SELECT id FROM %s WHERE n >= $1 ORDER BY id LIMIT $2 OFFSET $3", table);
+    snprintf(count_sql, sizeof(count_sql), "SELECT count(*) FROM %s WHERE n >= $1", table);
+    souk_db_stmt_t rows = {"page_rows", rows_sql}, count = {"page_count", count_sql};
+    souk_db_page_query_t q = {.rows = &rows,
+                              .count = &count,
+                              .nparams = 1,
+                              .params = (const char *[]){"0"},
+                              .limit = 1,
+                              .offset = 1,
+                              .row = id_row};
+    json_t *items = NULL;
+    long long total = 0;
+    assert_int_equal(souk_db_page(c, &q, &items, &total), SOUK_OK);
+    assert_int_equal(total, 2);
+    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(json_integer_value(json_array_get(items, 0)), 11);
+    json_decref(items);
+    q.offset = 5; /* past the end: no items, the total still counts */
+    assert_int_equal(souk_db_page(c, &q, &items, &total), SOUK_OK);
+    assert_int_equal(json_array_size(items), 0);
+    assert_int_equal(total, 2);
+    json_decref(items);
+    souk_db_release(p, c);
+    souk_db_pool_free(p);
+}
+
 int main(void)
 {
     if (!url()) {
@@ -176,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_errors_and_rollback),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_migrations_once),
+        cmocka_unit_test(test_units_of_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,11 +31,20 @@ souk_err_t souk_db_pool_new(const souk_db_config_t *cfg, souk_db_pool_t **out) S
 void souk_db_pool_free(souk_db_pool_t *pool);
 
 /* Borrows a connection. SOUK_ETIMEOUT when none frees up in time,
- * SOUK_EUNAVAIL when a new connection cannot be opened. */
+ * SOUK_EUNAVAIL when a new connection cannot be opened; *out is NULL then.
+ * A lease should cover database work only: release before waiting on
+ * anything else (another service, a password hash). */
 souk_err_t souk_db_acquire(souk_db_pool_t *pool, souk_db_conn_t **out) SOUK_MUST_CHECK;
 /* Returns a connection; one left inside a transaction is rolled back, a broken
  * one is closed. NULL ok. */
 void souk_db_release(souk_db_pool_t *pool, souk_db_conn_t *conn);
+
+/* A connection of its own with the pool's settings, outside the pool's
+ * capacity, for a long-lived holder (a LISTEN loop) that must not take a
+ * request's slot. SOUK_EUNAVAIL when it cannot be opened (*out NULL). Close
+ * it with souk_db_disconnect() (NULL ok). */
+souk_err_t souk_db_connect(souk_db_pool_t *pool, souk_db_conn_t **out) SOUK_MUST_CHECK;
+void souk_db_disconnect(souk_db_conn_t *conn);
 /* True when a connection can be had and answers "SELECT 1". */
 bool souk_db_ping(souk_db_pool_t *pool);
 
@@ -52,6 +61,11 @@ typedef struct {
  * SOUK_EUNAVAIL (connection lost), SOUK_EDB (anything else; logged). */
 souk_err_t souk_db_query(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, int nparams,
                          const char *const *params, PGresult **res) SOUK_MUST_CHECK;
+/* Like souk_db_query() for a statement that should return rows: on
+ * SOUK_OK *res holds at least one (PQclear it); SOUK_ENOTFOUND when it
+ * returned none (*res is NULL then). */
+souk_err_t souk_db_query_one(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, int nparams,
+                             const char *const *params, PGresult **res) SOUK_MUST_CHECK;
 /* Like souk_db_query() for a write without a result: SOUK_ENOTFOUND when it
  * affected no row. */
 souk_err_t souk_db_exec_one(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, int nparams,
@@ -86,6 +100,37 @@ souk_err_t souk_db_wait_notify(souk_db_conn_t *conn, int timeout_ms,
 const char *souk_db_value(const PGresult *res, int row, int col);
 bool souk_db_bool(const PGresult *res, int row, int col);
 long long souk_db_int(const PGresult *res, int row, int col);
+
+/* ---- units of work --------------------------------------------------------- */
+
+typedef souk_err_t (*souk_db_fn)(souk_db_conn_t *conn, void *ud);
+
+/* Runs fn inside BEGIN ... COMMIT on conn; any error from fn (or the
+ * commit) rolls back and is returned. Outbox rows written by fn commit or
+ * vanish with the rest. */
+souk_err_t souk_db_tx(souk_db_conn_t *conn, souk_db_fn fn, void *ud) SOUK_MUST_CHECK;
+/* Borrows a connection for fn alone and returns it; errors of the pool
+ * (SOUK_ETIMEOUT, SOUK_EUNAVAIL) or of fn are returned. */
+souk_err_t souk_db_run(souk_db_pool_t *pool, souk_db_fn fn, void *ud) SOUK_MUST_CHECK;
+/* souk_db_run() of souk_db_tx(): one lease, one transaction. */
+souk_err_t souk_db_run_tx(souk_db_pool_t *pool, souk_db_fn fn, void *ud) SOUK_MUST_CHECK;
+
+/* ---- paged lists ------------------------------------------------------------ */
+
+#define SOUK_DB_PAGE_MAX_PARAMS 14
+
+typedef struct {
+    const souk_db_stmt_t *rows;  /* the filters as $1..$n, then LIMIT $n+1 OFFSET $n+2 */
+    const souk_db_stmt_t *count; /* count(*) over the same filters $1..$n */
+    int nparams;                 /* n, at most SOUK_DB_PAGE_MAX_PARAMS */
+    const char *const *params;
+    long limit, offset;
+    json_t *(*row)(const PGresult *res, int row); /* a new JSON item per row */
+} souk_db_page_query_t;
+
+/* One page of items (a new JSON array) and the total of matches. */
+souk_err_t souk_db_page(souk_db_conn_t *conn, const souk_db_page_query_t *q, json_t **items,
+                        long long *total) SOUK_MUST_CHECK;
 
 /* ---- migrations ----------------------------------------------------------- */
 
