@@ -76,8 +76,11 @@ static souk_err_t load_key(souk_jwt_signer_t *s, const souk_jwt_signer_config_t 
     size_t len = 0;
     souk_err_t err = SOUK_OK;
     if (cfg->pem) {
-        len = strlen(cfg->pem);
-        memcpy(pem, cfg->pem, len < MAX_PEM ? len : MAX_PEM - 1);
+        len = strnlen(cfg->pem, MAX_PEM);
+        if (len == MAX_PEM)
+            err = SOUK_ELIMIT; /* no key is this long; never read past the copy */
+        else
+            memcpy(pem, cfg->pem, len);
     } else if (!cfg->path) {
         err = SOUK_EINVAL;
     } else if ((err = read_file(cfg->path, pem, MAX_PEM, &len)) == SOUK_ENOTFOUND &&

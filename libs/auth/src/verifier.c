@@ -12,13 +12,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_TOKEN               4096
-#define MAX_HEADER              1024
-#define STRIPES                 16
-#define REFRESH_MIN_INTERVAL_NS (5ull * 1000000000ull)
+#define MAX_TOKEN  4096
+#define MAX_HEADER 1024
+#define STRIPES    16
+#define SEC_NS     1000000000ull
+/* After a good fetch, an unknown kid may trigger the next one this soon;
+ * after failures the wait doubles from BACKOFF_MIN to BACKOFF_MAX, also
+ * before the first key set ever loaded, so a flood of tokens while the
+ * issuer is down costs it one request per interval, not one per token. */
+#define REFRESH_MIN_INTERVAL_NS (5 * SEC_NS)
+#define REFRESH_BACKOFF_MIN_NS  (1 * SEC_NS)
+#define REFRESH_BACKOFF_MAX_NS  (30 * SEC_NS)
 
 typedef struct {
     uint8_t hash[16];
+    uint64_t kid; /* hash of the kid that verified it, to forget withdrawn keys */
     bool used;
     souk_claims_t claims;
 } entry_t;
@@ -35,10 +43,13 @@ struct souk_jwt_verifier {
     pthread_rwlock_t keys_lock;
     jwks_t *keys;
     pthread_mutex_t refresh_lock;
-    uint64_t last_refresh_ns;
+    uint64_t next_refresh_ns; /* no fetch before this (monotonic) */
+    uint64_t backoff_ns;
     size_t slots_per_stripe;
     stripe_t stripes[STRIPES];
 };
+
+static void cache_forget_withdrawn(souk_jwt_verifier_t *v);
 
 souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg, souk_jwt_verifier_t **out)
 {
@@ -114,6 +125,7 @@ souk_err_t souk_jwt_verifier_set_jwks(souk_jwt_verifier_t *v, json_t *jwks)
     v->keys = keys;
     pthread_rwlock_unlock(&v->keys_lock);
     r_jwks_free(old);
+    cache_forget_withdrawn(v);
     return SOUK_OK;
 }
 
@@ -132,10 +144,11 @@ souk_err_t souk_jwt_verifier_refresh(souk_jwt_verifier_t *v)
     pthread_mutex_lock(&v->refresh_lock);
     uint64_t now = souk_now_mono_ns();
     souk_err_t err = SOUK_OK;
-    if (v->last_refresh_ns && now - v->last_refresh_ns < REFRESH_MIN_INTERVAL_NS &&
-        souk_jwt_verifier_ready(v))
-        goto out; /* an unknown kid must not make us hammer the issuer */
-    v->last_refresh_ns = now;
+    if (now < v->next_refresh_ns) {
+        /* an unknown kid or a dead issuer must not make us hammer it */
+        err = souk_jwt_verifier_ready(v) ? SOUK_OK : SOUK_EUNAVAIL;
+        goto out;
+    }
     souk_http_request_t req = {.url = v->jwks_url, .timeout_ms = 3000, .max_response = 65536};
     souk_http_response_t resp;
     err = souk_http_fetch(v->client, &req, &resp);
@@ -147,8 +160,16 @@ souk_err_t souk_jwt_verifier_refresh(souk_jwt_verifier_t *v)
         json_decref(j);
     }
     souk_http_response_cleanup(&resp);
-    if (err)
-        souk_log_warn("cannot fetch JWKS from %s: %s", v->jwks_url, souk_strerror(err));
+    if (err) {
+        v->backoff_ns = v->backoff_ns ? v->backoff_ns * 2 : REFRESH_BACKOFF_MIN_NS;
+        if (v->backoff_ns > REFRESH_BACKOFF_MAX_NS)
+            v->backoff_ns = REFRESH_BACKOFF_MAX_NS;
+        souk_log_warn("cannot fetch JWKS from %s: %s (next try in %llus)", v->jwks_url,
+                      souk_strerror(err), (unsigned long long)(v->backoff_ns / SEC_NS));
+    } else {
+        v->backoff_ns = 0;
+    }
+    v->next_refresh_ns = souk_now_mono_ns() + (err ? v->backoff_ns : REFRESH_MIN_INTERVAL_NS);
 out:
     pthread_mutex_unlock(&v->refresh_lock);
     return err;
@@ -176,15 +197,54 @@ static bool cache_get(souk_jwt_verifier_t *v, const uint8_t hash[16], souk_claim
     return hit;
 }
 
-static void cache_put(souk_jwt_verifier_t *v, const uint8_t hash[16], const souk_claims_t *c)
+static uint64_t kid_hash(const char *kid)
+{
+    uint64_t h;
+    crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)kid, strlen(kid), NULL, 0);
+    return h;
+}
+
+static void cache_put(souk_jwt_verifier_t *v, const uint8_t hash[16], const char *kid,
+                      const souk_claims_t *c)
 {
     stripe_t *st;
     entry_t *e = slot_for(v, hash, &st);
     pthread_mutex_lock(&st->lock);
     memcpy(e->hash, hash, 16);
+    e->kid = kid_hash(kid);
     e->claims = *c;
     e->used = true;
     pthread_mutex_unlock(&st->lock);
+}
+
+/* A key that left the issuer's set must stop vouching for the tokens it
+ * signed at once, not when they expire: drop every entry of a kid the
+ * current set does not hold. */
+static void cache_forget_withdrawn(souk_jwt_verifier_t *v)
+{
+    uint64_t held[64];
+    size_t nheld = 0;
+    pthread_rwlock_rdlock(&v->keys_lock);
+    for (size_t i = 0; v->keys && i < r_jwks_size(v->keys) && nheld < SOUK_ARRAY_LEN(held); i++) {
+        jwk_t *k = r_jwks_get_at(v->keys, i);
+        const char *kid = r_jwk_get_property_str(k, "kid");
+        if (kid)
+            held[nheld++] = kid_hash(kid);
+        r_jwk_free(k);
+    }
+    pthread_rwlock_unlock(&v->keys_lock);
+    for (int s = 0; s < STRIPES; s++) {
+        stripe_t *st = &v->stripes[s];
+        pthread_mutex_lock(&st->lock);
+        for (size_t i = 0; i < v->slots_per_stripe; i++) {
+            entry_t *e = &st->slots[i];
+            bool keep = false;
+            for (size_t k = 0; e->used && k < nheld && !keep; k++)
+                keep = held[k] == e->kid;
+            e->used = keep;
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
 }
 
 /* ---- checks --------------------------------------------------------------- */
@@ -333,7 +393,7 @@ souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claim
     if (err == SOUK_ENOTFOUND)
         err = SOUK_EAUTH;
     if (err == SOUK_OK)
-        cache_put(v, hash, out);
+        cache_put(v, hash, kid, out);
     return err;
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <souk/auth.h>
 
@@ -273,6 +275,101 @@ static void test_no_keys(void **state)
     souk_jwt_verifier_free(v);
 }
 
+/* A key that leaves the issuer's set stops vouching for its tokens at once,
+ * cached or not. */
+static void test_withdrawn_kid(void **state)
+{
+    fx_t *f = *state;
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001",
+                       .email = "a@b.c",
+                       .roles = SOUK_ROLE_CUSTOMER};
+    char *token;
+    assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);
+    souk_claims_t out;
+    assert_int_equal(souk_jwt_verify(f->verifier, token, &out), SOUK_OK); /* now cached */
+    jwk_t *other, *other_pub;
+    r_jwk_init(&other);
+    r_jwk_init(&other_pub);
+    r_jwk_generate_key_pair(other, other_pub, R_KEY_TYPE_EC, 256, NULL);
+    r_jwk_set_property_str(other_pub, "kid", "rotated-in");
+    json_t *jwks = json_pack("{s:[o]}", "keys", r_jwk_export_to_json_t(other_pub));
+    assert_int_equal(souk_jwt_verifier_set_jwks(f->verifier, jwks), SOUK_OK);
+    json_decref(jwks);
+    assert_int_equal(souk_jwt_verify(f->verifier, token, &out), SOUK_EAUTH);
+    r_jwk_free(other);
+    r_jwk_free(other_pub);
+    souk_free(token);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+typedef struct {
+    int hits;
+} jwks_server_t;
+
+static void broken_jwks(souk_http_ctx_t *ctx, void *ud)
+{
+    __atomic_add_fetch(&((jwks_server_t *)ud)->hits, 1, __ATOMIC_SEQ_CST);
+    souk_http_problem(ctx, 500, "down");
+}
+
+/* An issuer that is down gets one fetch per back-off interval, however many
+ * tokens arrive, also before any key set was ever loaded. */
+static void test_jwks_backoff(void **state)
+{
+    fx_t *f = *state;
+    souk_metrics_t *m = souk_metrics_new();
+    jwks_server_t js = {0};
+    int port = free_port();
+    souk_http_config_t hc = {.service = "jwks", .port = port, .threads = 2, .metrics = m};
+    souk_http_server_t *srv;
+    assert_int_equal(souk_http_server_new(&hc, &srv), SOUK_OK);
+    souk_http_route(srv, "GET", "/jwks", broken_jwks, &js);
+    assert_int_equal(souk_http_server_start(srv), SOUK_OK);
+    souk_http_client_t *client = souk_http_client_new();
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/jwks", port);
+    souk_jwt_verifier_config_t vc = {
+        .issuer = "souk-auth", .audience = "souk", .jwks_url = url, .client = client};
+    souk_jwt_verifier_t *v;
+    assert_int_equal(souk_jwt_verifier_new(&vc, &v), SOUK_OK);
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", .email = "a@b.c"};
+    char *token;
+    assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(souk_jwt_verify(v, token, &c), SOUK_EUNAVAIL);
+    assert_int_equal(js.hits, 1);
+    souk_free(token);
+    souk_jwt_verifier_free(v);
+    souk_http_client_free(client);
+    souk_http_server_free(srv);
+    souk_metrics_free(m);
+}
+
+/* A PEM longer than any key is refused, never read past its copy. */
+static void test_oversized_pem(void **state)
+{
+    size_t n = 20 * 1024;
+    char *pem = souk_malloc(n + 1);
+    memset(pem, 'A', n);
+    pem[n] = '\0';
+    souk_jwt_signer_config_t sc = {
+        .pem = pem, .issuer = "souk-auth", .audience = "souk", .ttl_s = 900};
+    souk_jwt_signer_t *s = NULL;
+    assert_int_not_equal(souk_jwt_signer_new(&sc, &s), SOUK_OK);
+    assert_null(s);
+    souk_free(pem);
+}
+
 static void test_roles(void **state)
 {
     assert_int_equal(souk_role_parse("admin"), SOUK_ROLE_ADMIN);
@@ -294,6 +391,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_issue_and_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forgeries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_withdrawn_kid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jwks_backoff, setup, teardown),
+        cmocka_unit_test(test_oversized_pem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,10 +55,10 @@ souk_err_t souk_db_pool_new(const souk_db_config_t *cfg, souk_db_pool_t **out)
     if (cfg->metrics) {
         p->timeouts = souk_metrics_counter(cfg->metrics, "db_pool_acquire_timeouts_total",
                                            "Pool acquisitions that timed out.", NULL);
-        p->acquire_seconds = souk_metrics_histogram(
-            cfg->metrics, "db_pool_acquire_duration_seconds",
-            "Time to obtain a pooled connection, waiting included.", NULL,
-            souk_metrics_latency_buckets, souk_metrics_latency_nbuckets);
+        p->acquire_seconds =
+            souk_metrics_histogram(cfg->metrics, "db_pool_acquire_duration_seconds",
+                                   "Time to obtain a pooled connection, waiting included.", NULL,
+                                   souk_metrics_latency_buckets, souk_metrics_latency_nbuckets);
         souk_metrics_add_collector(cfg->metrics, collect, p);
     }
     *out = p;

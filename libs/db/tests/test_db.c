@@ -206,8 +206,7 @@ static void test_units_of_work(void **state)
     souk_db_pool_t *p = pool_of(1, 1000);
     char table[64], sql[256];
     snprintf(table, sizeof(table), "u_%08x", (unsigned)rand());
-    snprintf(sql, sizeof(sql), "CREATE TABLE %s (id int PRIMARY KEY, n int CHECK (n >= 0))",
-             table);
+    snprintf(sql, sizeof(sql), "CREATE TABLE %s (id int PRIMARY KEY, n int CHECK (n >= 0))", table);
     assert_int_equal(scalar(p, "SELECT 0"), 0);
     souk_db_conn_t *c;
     assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
@@ -268,10 +267,8 @@ int main(void)
     }
     srand((unsigned)souk_now_unix_ms());
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pool_bounds),
-        cmocka_unit_test(test_errors_and_rollback),
-        cmocka_unit_test(test_unreachable),
-        cmocka_unit_test(test_migrations_once),
+        cmocka_unit_test(test_pool_bounds),   cmocka_unit_test(test_errors_and_rollback),
+        cmocka_unit_test(test_unreachable),   cmocka_unit_test(test_migrations_once),
         cmocka_unit_test(test_units_of_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
