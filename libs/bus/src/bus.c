@@ -1,5 +1,5 @@
-/* bus.c: lifecycle of the bus: metrics, producer, relay and consumer threads,
- * and the readiness probe. */
+/* bus.c: lifecycle of the bus: metrics, the relay and consumer threads, and
+ * the readiness probe. */
 #include "bus_int.h"
 
 #include <string.h>
@@ -9,8 +9,11 @@ static void init_metrics(souk_bus_t *b, souk_metrics_t *m)
     static const char *const topic[] = {"topic", NULL};
     static const char *const topic_partition[] = {"topic", "partition", NULL};
     static const char *const type_outcome[] = {"type", "outcome", NULL};
+    static const char *const topic_reason[] = {"topic", "reason", NULL};
     static const char *const type[] = {"type", NULL};
     b->pending = souk_metrics_gauge(m, "outbox_pending", "Outbox events not yet published.", NULL);
+    b->oldest = souk_metrics_gauge(m, "outbox_oldest_age_seconds",
+                                   "Age of the oldest unpublished outbox event.", NULL);
     b->published =
         souk_metrics_counter(m, "outbox_published_total", "Outbox events published.", NULL);
     b->lag =
@@ -19,10 +22,33 @@ static void init_metrics(souk_bus_t *b, souk_metrics_t *m)
     b->handled = souk_metrics_counter(m, "events_handled_total",
                                       "Consumed events by type and outcome.", type_outcome);
     b->invalid = souk_metrics_counter(m, "events_invalid_total",
-                                      "Messages skipped for a bad envelope.", topic);
+                                      "Messages with an envelope that is not a CloudEvent.", topic);
+    b->dead =
+        souk_metrics_counter(m, "events_dead_lettered_total",
+                             "Events parked in the dead-letter table, by reason.", topic_reason);
+    b->dead_rows = souk_metrics_gauge(m, "events_dead_letters",
+                                      "Rows in the dead-letter table (read by the relay).", NULL);
     b->handle_seconds = souk_metrics_histogram(
         m, "event_handling_duration_seconds", "Time to handle one event, retries included.", type,
         souk_metrics_latency_buckets, souk_metrics_latency_nbuckets);
+}
+
+static char **copy_list(const char *const *list)
+{
+    size_t n = 0;
+    while (list && list[n])
+        n++;
+    char **out = souk_calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        out[i] = souk_strdup(list[i]);
+    return out;
+}
+
+static void free_list(char **list)
+{
+    for (char **p = list; p && *p; p++)
+        souk_free(*p);
+    souk_free(list);
 }
 
 static void free_bus(souk_bus_t *b)
@@ -34,22 +60,33 @@ static void free_bus(souk_bus_t *b)
         rd_kafka_destroy(b->consumers[i].rk);
     }
     souk_free(b->consumers);
-    if (b->producer) {
-        rd_kafka_flush(b->producer, 5000);
-        rd_kafka_destroy(b->producer);
-    }
-    for (char **t = b->topics; t && *t; t++)
-        souk_free(*t);
-    souk_free(b->topics);
+    souk_bus__relay_free(b->relay_state); /* flushes the producer */
+    free_list(b->topics);
+    free_list(b->types);
+    free_list(b->settings);
     souk_free(b->brokers);
     souk_free(b->service);
     souk_free(b->group);
-    pthread_mutex_destroy(&b->producer_lock);
     souk_free(b);
+}
+
+static souk_err_t start_threads(souk_bus_t *b)
+{
+    if (pthread_create(&b->relay, NULL, souk_bus__relay_main, b->relay_state) != 0)
+        return SOUK_EINTERNAL;
+    b->relay_started = true;
+    for (size_t i = 0; i < b->nconsumers; i++) {
+        souk_bus__consumer_t *c = &b->consumers[i];
+        if (pthread_create(&c->thread, NULL, souk_bus__consumer_main, c) != 0)
+            return SOUK_EINTERNAL;
+        c->started = true;
+    }
+    return SOUK_OK;
 }
 
 souk_err_t souk_bus_start(const souk_bus_config_t *cfg, souk_bus_t **out)
 {
+    *out = NULL;
     if (!cfg->brokers || !cfg->service || !cfg->pool || !cfg->metrics ||
         (cfg->group && (!cfg->topics || !cfg->handler)))
         return SOUK_EINVAL;
@@ -58,38 +95,29 @@ souk_err_t souk_bus_start(const souk_bus_config_t *cfg, souk_bus_t **out)
     b->brokers = souk_strdup(cfg->brokers);
     b->service = souk_strdup(cfg->service);
     b->group = cfg->group ? souk_strdup(cfg->group) : NULL;
-    size_t n = 0;
-    while (cfg->topics && cfg->topics[n])
-        n++;
-    b->topics = souk_calloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++)
-        b->topics[i] = souk_strdup(cfg->topics[i]);
-    pthread_mutex_init(&b->producer_lock, NULL);
+    b->topics = copy_list(cfg->topics);
+    b->types = copy_list(cfg->types);
+    b->settings = copy_list(cfg->kafka_settings);
+    if (!b->cfg.max_attempts)
+        b->cfg.max_attempts = 5;
+    if (!b->cfg.retry_min_ms)
+        b->cfg.retry_min_ms = 100;
+    if (!b->cfg.retry_max_ms)
+        b->cfg.retry_max_ms = 5000;
     init_metrics(b, cfg->metrics);
     souk_err_t err = SOUK_EUNAVAIL;
-    if (!(b->producer = souk_bus__producer_new(b)))
+    if (!(b->relay_state = souk_bus__relay_new(b)))
         goto fail;
-    long members = cfg->consumers;
-    if (!members && souk_env_long("BUS_CONSUMERS", 2, 1, 64, &members) != SOUK_OK)
-        goto fail;
-    b->nconsumers = b->group ? (size_t)members : 0;
+    b->nconsumers = b->group ? (cfg->consumers ? cfg->consumers : 1) : 0;
     b->consumers = souk_calloc(b->nconsumers ? b->nconsumers : 1, sizeof(*b->consumers));
     for (size_t i = 0; i < b->nconsumers; i++) {
         b->consumers[i].bus = b;
         if (!(b->consumers[i].rk = souk_bus__consumer_new(b)))
             goto fail;
     }
-    err = SOUK_EINTERNAL;
-    if (pthread_create(&b->relay, NULL, souk_bus__relay_main, b) != 0)
-        goto fail;
-    b->relay_started = true;
-    for (size_t i = 0; i < b->nconsumers; i++) {
-        souk_bus__consumer_t *c = &b->consumers[i];
-        if (pthread_create(&c->thread, NULL, souk_bus__consumer_main, c) != 0) {
-            souk_bus_stop(b);
-            return err;
-        }
-        c->started = true;
+    if ((err = start_threads(b)) != SOUK_OK) {
+        souk_bus_stop(b);
+        return err;
     }
     souk_log_info("event bus on %s%s%s", b->brokers, b->group ? ", group " : "",
                   b->group ? b->group : "");
@@ -113,13 +141,7 @@ void souk_bus_stop(souk_bus_t *b)
     free_bus(b);
 }
 
-bool souk_bus_ready(souk_bus_t *b, int timeout_ms)
+bool souk_bus_ready(souk_bus_t *b)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    pthread_mutex_lock(&b->producer_lock);
-    rd_kafka_resp_err_t err = rd_kafka_metadata(b->producer, 0, NULL, &md, timeout_ms);
-    pthread_mutex_unlock(&b->producer_lock);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    return atomic_load(&b->broker) == SOUK_BUS__BROKER_UP;
 }

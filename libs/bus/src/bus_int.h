@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <souk/bus.h>
+#include <souk/events.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -19,29 +20,43 @@ typedef struct {
     bool started;
 } souk_bus__consumer_t;
 
+typedef struct souk_bus__relay souk_bus__relay_t;
+
+/* What the last look at the broker said, for readiness without blocking. */
+enum { SOUK_BUS__BROKER_UNKNOWN, SOUK_BUS__BROKER_UP, SOUK_BUS__BROKER_DOWN };
+
 struct souk_bus {
     souk_bus_config_t cfg;
     char *brokers, *service, *group;
-    char **topics;
+    char **topics, **types, **settings;
     atomic_bool stop;
-    rd_kafka_t *producer;
+    atomic_int broker; /* SOUK_BUS__BROKER_* */
+    souk_bus__relay_t *relay_state;
     souk_bus__consumer_t *consumers;
     size_t nconsumers;
-    pthread_mutex_t producer_lock; /* relay recreates it after a fatal error */
     pthread_t relay;
     bool relay_started;
-    souk_metric_t *pending, *published, *lag, *handled, *invalid, *handle_seconds;
+    souk_metric_t *pending, *oldest, *published, *lag, *handled, *invalid, *dead, *dead_rows,
+        *handle_seconds;
 };
 
 /* relay.c */
-void *souk_bus__relay_main(void *bus);
-rd_kafka_t *souk_bus__producer_new(souk_bus_t *b);
+/* The relay owns its producer (created here so a bad configuration fails
+ * the start) from then on; freed by souk_bus__relay_free after the thread
+ * ended. */
+souk_bus__relay_t *souk_bus__relay_new(souk_bus_t *b);
+void souk_bus__relay_free(souk_bus__relay_t *r);
+void *souk_bus__relay_main(void *relay);
 /* consumer.c */
 void *souk_bus__consumer_main(void *consumer);
 rd_kafka_t *souk_bus__consumer_new(souk_bus_t *b);
-/* Sets conf properties from a NULL-terminated key, value list; false on error. */
-bool souk_bus__conf(rd_kafka_conf_t *conf, const char *const *kv);
+/* A conf with the bootstrap servers, the client id and the configured extra
+ * settings, then the NULL-terminated key, value list kv; NULL on error
+ * (logged). */
+rd_kafka_conf_t *souk_bus__conf(souk_bus_t *b, const char *const *kv);
 /* Sleeps up to ms, waking early when the bus is stopping. */
 void souk_bus__nap(souk_bus_t *b, long ms);
+/* The closed set of metric labels for a type: a configured type, else OTHER. */
+const char *souk_bus__type_label(const souk_bus_t *b, const char *type);
 
 #endif

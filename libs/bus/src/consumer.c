@@ -1,37 +1,87 @@
 /* consumer.c: the consumer-group consumer. For each message: parse the
- * envelope (a bad one is logged, counted and skipped), then in one database
- * transaction record the event id in processed_events and run the handler;
- * commit; only then commit the Kafka offset. A redelivered event finds its id
- * already recorded and changes nothing. Transient failures retry the same
- * message with back-off, so a partition never skips an event. */
+ * envelope, check that its type comes from the service that owns it, then in
+ * one database transaction record the event id in processed_events and run
+ * the handler; commit; only then commit the Kafka offset. A redelivered event
+ * finds its id already recorded and changes nothing.
+ *
+ * Nothing is dropped silently. A transient failure (database or dependency
+ * away) is retried with back-off for as long as it lasts, so the partition
+ * waits rather than skips. An event that can never be handled (a bad
+ * envelope, a wrong source, a handler's refusal, or a failure that outlives
+ * its retries) is parked in the dead_letters table, counted, and handed to
+ * the service's dead-letter hook in the same transaction, so a saga can still
+ * answer it; then the partition moves on. */
 #include "bus_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-
 static const souk_db_stmt_t q_seen = {
     "bus_inbox_record", "INSERT INTO processed_events (event_id, type, topic, outcome)"
                         " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING"};
+static const souk_db_stmt_t q_dead = {
+    "bus_dead_letter",
+    "INSERT INTO dead_letters (event_id, type, source, topic, partition, kafka_offset, reason,"
+    " attempts, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"};
 
-bool souk_bus__conf(rd_kafka_conf_t *conf, const char *const *kv)
+/* librdkafka's own log lines, as JSON lines like everything else (syslog
+ * levels: 0..3 errors, 4 warnings, 5..6 notices and info, 7 debug). Broker
+ * trouble is reported through the bus's behaviour and metrics, so its
+ * errors are warnings here. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    souk_log_level_t l = level <= 4 ? SOUK_LOG_WARN : level <= 6 ? SOUK_LOG_INFO : SOUK_LOG_DEBUG;
+    if (souk_log_enabled(l))
+        souk_log(l, "kafka %s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+rd_kafka_conf_t *souk_bus__conf(souk_bus_t *b, const char *const *kv)
 {
     char err[256];
-    for (size_t i = 0; kv[i]; i += 2) {
-        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-            souk_log_error("Kafka setting %s: %s", kv[i], err);
-            return false;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *base[] = {"bootstrap.servers", b->brokers, "client.id", b->service,
+                          "log_level",         "4",        NULL};
+    const char *const *lists[] = {base, (const char *const *)b->settings, kv};
+    for (size_t l = 0; l < SOUK_ARRAY_LEN(lists); l++) {
+        for (size_t i = 0; lists[l] && lists[l][i] && lists[l][i + 1]; i += 2) {
+            if (rd_kafka_conf_set(conf, lists[l][i], lists[l][i + 1], err, sizeof(err)) !=
+                RD_KAFKA_CONF_OK) {
+                souk_log_error("Kafka setting %s: %s", lists[l][i], err);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+            }
         }
     }
-    return true;
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    return conf;
 }
 
 void souk_bus__nap(souk_bus_t *b, long ms)
 {
     for (long slept = 0; slept < ms && !atomic_load(&b->stop); slept += 50)
         nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+}
+
+static const char *configured_type(const souk_bus_t *b, const char *type)
+{
+    for (char **t = b->types; t && *t; t++)
+        if (strcmp(*t, type) == 0)
+            return *t;
+    return NULL;
+}
+
+const char *souk_bus__type_label(const souk_bus_t *b, const char *type)
+{
+    const char *t = configured_type(b, type);
+    return t ? t : SOUK_METRIC_OTHER;
+}
+
+static const char *topic_label(const souk_bus_t *b, const char *topic)
+{
+    for (char **t = b->topics; t && *t; t++)
+        if (strcmp(*t, topic) == 0)
+            return *t;
+    return SOUK_METRIC_OTHER;
 }
 
 /* Publishes consumer_lag of the partitions this member owns (others report
@@ -50,7 +100,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *ud)
         {
             json_t *lag = json_object_get(p, "consumer_lag");
             if (strcmp(pid, "-1") != 0 && json_is_integer(lag) && json_integer_value(lag) >= 0)
-                souk_metric_set(b->lag, (const char *[]){topic, pid},
+                souk_metric_set(b->lag, (const char *[]){topic_label(b, topic), pid},
                                 (double)json_integer_value(lag));
         }
     }
@@ -61,15 +111,10 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *ud)
 rd_kafka_t *souk_bus__consumer_new(souk_bus_t *b)
 {
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* A short fetch wait: an empty fetch holds new events back that long (the
      * dev broker does not answer early), and it is on every event's path. */
-    const char *kv[] = {"bootstrap.servers",
-                        b->brokers,
-                        "group.id",
+    const char *kv[] = {"group.id",
                         b->group,
-                        "client.id",
-                        b->service,
                         "enable.auto.commit",
                         "false",
                         "enable.auto.offset.store",
@@ -86,13 +131,10 @@ rd_kafka_t *souk_bus__consumer_new(souk_bus_t *b)
                         "1000",
                         "statistics.interval.ms",
                         "5000",
-                        "log_level",
-                        "4",
                         NULL};
-    if (!souk_bus__conf(conf, kv)) {
-        rd_kafka_conf_destroy(conf);
+    rd_kafka_conf_t *conf = souk_bus__conf(b, kv);
+    if (!conf)
         return NULL;
-    }
     rd_kafka_conf_set_opaque(conf, b);
     rd_kafka_conf_set_stats_cb(conf, on_stats);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -127,100 +169,203 @@ static void header_traceparent(const rd_kafka_message_t *m, souk_event_t *ev)
     }
 }
 
-/* One transaction: inbox record + handler. */
-static souk_err_t handle_once(souk_bus_t *b, const souk_event_t *ev, bool *duplicate,
-                              bool *rejected)
+/* What became of one message. */
+typedef enum { DONE_OK, DONE_DUPLICATE, DONE_DEAD, NOT_DONE } outcome_t;
+
+/* How a failed attempt is treated (see the file comment). */
+typedef enum { RETRY_FOREVER, RETRY_BOUNDED, POISON } failure_t;
+
+static failure_t classify(souk_err_t err, const char *sqlstate)
 {
-    souk_db_conn_t *c = NULL;
+    if (err == SOUK_EUNAVAIL || err == SOUK_ETIMEOUT)
+        return RETRY_FOREVER;
+    /* SOUK_EINVAL is the handler's "never": unless a statement failed, in
+     * which case it is the database's (a check or type error) and gets the
+     * bounded retries like any other failure. */
+    if (err == SOUK_EINVAL && !*sqlstate)
+        return POISON;
+    return RETRY_BOUNDED;
+}
+
+typedef struct {
+    souk_bus_t *bus;
+    const rd_kafka_message_t *msg;
+    souk_event_t *ev; /* NULL for an envelope that did not parse */
+    const char *reason;
+    int attempts;
+    bool duplicate;
+    char sqlstate[6];
+} work_t;
+
+static souk_err_t record_seen(souk_db_conn_t *c, const work_t *w, const char *outcome, bool *fresh)
+{
     PGresult *res = NULL;
-    souk_err_t err = souk_db_acquire(b->cfg.pool, &c);
-    if (err)
-        return err;
-    if ((err = souk_db_begin(c)) != SOUK_OK)
-        goto out;
-    const char *p[] = {ev->id, ev->type, ev->topic, "handled"};
-    if ((err = souk_db_query(c, &q_seen, 4, p, &res)) != SOUK_OK)
-        goto out;
-    *duplicate = strcmp(PQcmdTuples(res), "0") == 0;
-    if (!*duplicate && (err = b->cfg.handler(c, ev, b->cfg.ud)) == SOUK_EINVAL) {
-        /* Never handleable: record it as rejected so redelivery skips it. */
-        souk_db_rollback(c);
-        p[3] = "rejected";
-        *rejected = true;
-        err = souk_db_begin(c);
-        if (err == SOUK_OK)
-            err = souk_db_query(c, &q_seen, 4, p, NULL);
-    }
+    const souk_event_t *ev = w->ev;
+    const char *p[] = {ev->id, ev->type, ev->topic, outcome};
+    souk_err_t err = souk_db_query(c, &q_seen, 4, p, &res);
     if (err == SOUK_OK)
-        err = souk_db_commit(c);
-out:
+        *fresh = strcmp(PQcmdTuples(res), "0") != 0;
     PQclear(res);
-    if (err)
-        souk_db_rollback(c);
-    souk_db_release(b->cfg.pool, c);
     return err;
 }
 
-static void log_event(souk_log_level_t level, const souk_event_t *ev, const char *msg)
+/* Inbox record + handler, in the transaction souk_db_tx opened. */
+static souk_err_t handle_tx(souk_db_conn_t *c, void *ud)
 {
+    work_t *w = ud;
+    bool fresh = false;
+    souk_err_t err = record_seen(c, w, "handled", &fresh);
+    w->duplicate = err == SOUK_OK && !fresh;
+    if (err == SOUK_OK && fresh)
+        err = w->bus->cfg.handler(c, w->ev, w->bus->cfg.ud);
+    snprintf(w->sqlstate, sizeof(w->sqlstate), "%s", souk_db_last_sqlstate(c));
+    return err;
+}
+
+/* Dead letter row (+ inbox record and the service's hook for a parsed
+ * event), in the transaction souk_db_tx opened. */
+static souk_err_t dead_tx(souk_db_conn_t *c, void *ud)
+{
+    work_t *w = ud;
+    const rd_kafka_message_t *m = w->msg;
+    const souk_event_t *ev = w->ev;
+    char partition[16], offset[24], attempts[16];
+    snprintf(partition, sizeof(partition), "%d", (int)m->partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)m->offset);
+    snprintf(attempts, sizeof(attempts), "%d", w->attempts);
+    /* The payload as text, when it is text; bytes that are not UTF-8 would
+     * make the row fail, and a dead letter must never fail to be written. */
+    bool text = m->payload && souk_utf8_valid(m->payload, m->len);
+    char *payload = text ? souk_strndup(m->payload, m->len) : NULL;
+    const char *p[] = {ev ? ev->id : NULL,
+                       ev ? ev->type : NULL,
+                       ev ? ev->source : NULL,
+                       rd_kafka_topic_name(m->rkt),
+                       partition,
+                       offset,
+                       w->reason,
+                       attempts,
+                       payload};
+    bool fresh = true; /* a redelivery of an event parked before is a duplicate */
+    souk_err_t err = ev ? record_seen(c, w, "dead_letter", &fresh) : SOUK_OK;
+    if (err == SOUK_OK && fresh)
+        err = souk_db_query(c, &q_dead, 9, p, NULL);
+    souk_free(payload);
+    if (err == SOUK_OK && ev && fresh && w->bus->cfg.on_dead_letter)
+        err = w->bus->cfg.on_dead_letter(c, ev, w->reason, w->bus->cfg.ud);
+    return err;
+}
+
+static void log_event(souk_log_level_t level, const work_t *w, const char *msg)
+{
+    const rd_kafka_message_t *m = w->msg;
+    const souk_event_t *ev = w->ev;
     souk_trace_t t;
-    bool traced = souk_trace_parse(ev->traceparent, strlen(ev->traceparent), &t);
+    bool traced = ev && souk_trace_parse(ev->traceparent, strlen(ev->traceparent), &t);
     souk_log_ctx_t lc = {NULL, traced ? t.trace_id : NULL, NULL};
-    json_t *f = json_pack("{s:s, s:s, s:s}", "event.id", ev->id, "event.type", ev->type,
-                          "event.topic", ev->topic);
+    json_t *f =
+        json_pack("{s:s, s:i, s:I}", "event.topic", rd_kafka_topic_name(m->rkt), "event.partition",
+                  (int)m->partition, "event.offset", (json_int_t)m->offset);
+    if (ev) {
+        json_object_set_new(f, "event.id", json_string(ev->id));
+        json_object_set_new(f, "event.type", json_string(ev->type));
+    }
+    if (w->reason)
+        json_object_set_new(f, "event.reason", json_string(w->reason));
     souk_log_json(level, &lc, msg, f);
     json_decref(f);
+}
+
+/* Parks the message; retried (like any database work) until it is written,
+ * because a dead letter that is not recorded would be a loss. */
+static outcome_t park(work_t *w)
+{
+    souk_bus_t *b = w->bus;
+    long backoff = b->cfg.retry_min_ms;
+    while (souk_db_run_tx(b->cfg.pool, dead_tx, w) != SOUK_OK) {
+        if (atomic_load(&b->stop))
+            return NOT_DONE;
+        souk_bus__nap(b, backoff);
+        backoff = backoff * 2 > b->cfg.retry_max_ms ? b->cfg.retry_max_ms : backoff * 2;
+    }
+    souk_metric_inc(
+        b->dead, (const char *[]){topic_label(b, rd_kafka_topic_name(w->msg->rkt)), w->reason}, 1);
+    log_event(SOUK_LOG_WARN, w, "event dead-lettered");
+    return DONE_DEAD;
+}
+
+static outcome_t handle(work_t *w)
+{
+    souk_bus_t *b = w->bus;
+    long backoff = b->cfg.retry_min_ms;
+    for (;;) {
+        w->attempts++;
+        souk_err_t err = souk_db_run_tx(b->cfg.pool, handle_tx, w);
+        if (err == SOUK_OK)
+            return w->duplicate ? DONE_DUPLICATE : DONE_OK;
+        failure_t kind = classify(err, w->sqlstate);
+        if (kind == POISON || (kind == RETRY_BOUNDED && w->attempts >= b->cfg.max_attempts)) {
+            w->reason = kind == POISON ? "rejected" : "exhausted";
+            return park(w);
+        }
+        if (atomic_load(&b->stop))
+            return NOT_DONE;
+        log_event(SOUK_LOG_WARN, w, "event handling failed; retrying");
+        souk_bus__nap(b, backoff);
+        backoff = backoff * 2 > b->cfg.retry_max_ms ? b->cfg.retry_max_ms : backoff * 2;
+    }
 }
 
 /* Types the handler has no use for need no transaction, not even an inbox
  * row: they are acknowledged as they come. */
 static bool wanted(const souk_bus_t *b, const char *type)
 {
-    for (const char *const *t = b->cfg.types; t && *t; t++)
-        if (strcmp(*t, type) == 0)
-            return true;
-    return !b->cfg.types;
+    return !b->types[0] || configured_type(b, type) != NULL;
 }
 
-/* Returns true when the message is done with (handled, duplicate or
- * skipped) and its offset may be committed. */
+static const char *const outcome_names[] = {[DONE_OK] = "ok",
+                                            [DONE_DUPLICATE] = "duplicate",
+                                            [DONE_DEAD] = "dead_letter",
+                                            [NOT_DONE] = "aborted"};
+
+/* Returns true when the message is done with (handled, duplicate, ignored
+ * or parked) and its offset may be committed. */
 static bool handle_message(souk_bus_t *b, const rd_kafka_message_t *m)
 {
     souk_event_t ev;
-    const char *topic = rd_kafka_topic_name(m->rkt);
+    work_t w = {.bus = b, .msg = m};
     if (souk_event_parse(m->payload, m->len, &ev) != SOUK_OK) {
-        souk_metric_inc(b->invalid, (const char *[]){topic}, 1);
-        souk_log_warn("skipping an invalid event on %s [%d] at offset %lld", topic,
-                      (int)m->partition, (long long)m->offset);
-        return true;
+        souk_metric_inc(b->invalid, (const char *[]){topic_label(b, rd_kafka_topic_name(m->rkt))},
+                        1);
+        w.reason = "invalid_envelope";
+        return park(&w) == DONE_DEAD;
     }
-    ev.topic = topic;
+    ev.topic = rd_kafka_topic_name(m->rkt);
+    w.ev = &ev;
+    const char *label = souk_bus__type_label(b, ev.type);
     if (!wanted(b, ev.type)) {
-        souk_metric_inc(b->handled, (const char *[]){ev.type, "ignored"}, 1);
+        souk_metric_inc(b->handled, (const char *[]){label, "ignored"}, 1);
         souk_event_cleanup(&ev);
         return true;
     }
     header_traceparent(m, &ev);
     uint64_t t0 = souk_now_mono_ns();
-    long backoff = BACKOFF_MIN_MS;
-    bool duplicate = false, rejected = false;
-    souk_err_t err;
-    while ((err = handle_once(b, &ev, &duplicate, &rejected)) != SOUK_OK &&
-           !atomic_load(&b->stop)) {
-        log_event(SOUK_LOG_WARN, &ev, "event handling failed; retrying");
-        souk_bus__nap(b, backoff);
-        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    const char *owner = souk_event_source_of(ev.type);
+    outcome_t done;
+    if (owner && strcmp(owner, ev.source) != 0) {
+        w.reason = "unexpected_source";
+        done = park(&w);
+    } else {
+        done = handle(&w);
     }
-    const char *outcome = err ? "aborted" : duplicate ? "duplicate" : rejected ? "rejected" : "ok";
-    souk_metric_inc(b->handled, (const char *[]){ev.type, outcome}, 1);
-    souk_metric_observe(b->handle_seconds, (const char *[]){ev.type},
+    souk_metric_inc(b->handled, (const char *[]){label, outcome_names[done]}, 1);
+    souk_metric_observe(b->handle_seconds, (const char *[]){label},
                         (double)(souk_now_mono_ns() - t0) / 1e9);
-    if (rejected)
-        log_event(SOUK_LOG_WARN, &ev, "event rejected by its handler; skipped");
-    else if (souk_log_enabled(SOUK_LOG_DEBUG))
-        log_event(SOUK_LOG_DEBUG, &ev, duplicate ? "duplicate event ignored" : "event handled");
+    if (souk_log_enabled(SOUK_LOG_DEBUG) && done != DONE_DEAD)
+        log_event(SOUK_LOG_DEBUG, &w,
+                  done == DONE_DUPLICATE ? "duplicate event ignored" : "event handled");
     souk_event_cleanup(&ev);
-    return err == SOUK_OK;
+    return done != NOT_DONE;
 }
 
 void *souk_bus__consumer_main(void *arg)

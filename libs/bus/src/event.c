@@ -1,6 +1,7 @@
-/* event.c: CloudEvents 1.0 structured-mode JSON, parsed and validated. A bad
- * envelope is an error value, never a crash: consumers log, count and skip it
- * so one poison message cannot block its partition. */
+/* event.c: CloudEvents 1.0 structured-mode JSON, parsed and validated, and
+ * the owner (source) of each event type. A bad envelope is an error value,
+ * never a crash: consumers park it as a dead letter so one poison message
+ * cannot block its partition. */
 #include "bus_int.h"
 
 #include <stdio.h>
@@ -47,4 +48,29 @@ void souk_event_cleanup(souk_event_t *ev)
 {
     json_decref(ev->data);
     ev->data = NULL;
+}
+
+const char *souk_event_source_of(const char *type)
+{
+    static const struct {
+        const char *type, *source;
+    } owners[] = {
+        {SOUK_EV_ORDER_PLACED, SOUK_SOURCE_ORDER},
+        {SOUK_EV_ORDER_CONFIRMED, SOUK_SOURCE_ORDER},
+        {SOUK_EV_ORDER_REJECTED, SOUK_SOURCE_ORDER},
+        {SOUK_EV_ORDER_CANCELLED, SOUK_SOURCE_ORDER},
+        {SOUK_EV_INVENTORY_RESERVED, SOUK_SOURCE_PRODUCT},
+        {SOUK_EV_INVENTORY_REJECTED, SOUK_SOURCE_PRODUCT},
+        {SOUK_EV_INVENTORY_RELEASED, SOUK_SOURCE_PRODUCT},
+        {SOUK_EV_PRODUCT_CREATED, SOUK_SOURCE_PRODUCT},
+        {SOUK_EV_PRODUCT_UPDATED, SOUK_SOURCE_PRODUCT},
+        {SOUK_EV_PRODUCT_DELETED, SOUK_SOURCE_PRODUCT},
+        {SOUK_EV_USER_REGISTERED, SOUK_SOURCE_AUTH},
+        {SOUK_EV_USER_UPDATED, SOUK_SOURCE_AUTH},
+        {SOUK_EV_USER_DELETED, SOUK_SOURCE_AUTH},
+    };
+    for (size_t i = 0; type && i < SOUK_ARRAY_LEN(owners); i++)
+        if (strcmp(owners[i].type, type) == 0)
+            return owners[i].source;
+    return NULL;
 }

@@ -28,8 +28,26 @@ static const char schema[] =
     "  outcome text NOT NULL DEFAULT 'handled',"
     "  processed_at timestamptz NOT NULL DEFAULT now());";
 
+/* Events that can never be handled, kept for people to look at (and replay
+ * by hand) instead of being dropped. */
+static const char dead_letters[] =
+    "CREATE TABLE dead_letters ("
+    "  id bigserial PRIMARY KEY,"
+    "  event_id text,"
+    "  type text,"
+    "  source text,"
+    "  topic text NOT NULL,"
+    "  partition integer NOT NULL,"
+    "  kafka_offset bigint NOT NULL,"
+    "  reason text NOT NULL,"
+    "  attempts integer NOT NULL,"
+    "  payload text,"
+    "  created_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX dead_letters_created ON dead_letters (created_at);";
+
 const souk_migration_t souk_bus_migrations[] = {
     {"bus_0001_outbox_inbox.sql", schema},
+    {"bus_0002_dead_letters.sql", dead_letters},
     {NULL, NULL},
 };
 

@@ -108,6 +108,11 @@ char *souk_db_like_contains(const char *q)
     return p;
 }
 
+bool souk_db_conn_ok(const souk_db_conn_t *c)
+{
+    return c && PQstatus(c->pg) == CONNECTION_OK;
+}
+
 const char *souk_db_last_sqlstate(const souk_db_conn_t *c)
 {
     return c->sqlstate;

@@ -15,6 +15,7 @@
 
 #include <souk/core.h>
 #include <souk/db.h>
+#include <souk/events.h>
 #include <souk/obs.h>
 
 /* ---- CloudEvents ---------------------------------------------------------- */
@@ -38,8 +39,8 @@ void souk_event_cleanup(souk_event_t *ev);
 
 /* ---- outbox (producer side) ----------------------------------------------- */
 
-/* Tables the bus needs in a service's database (outbox, processed_events);
- * apply with souk_db_migrate() before the service's own migrations. */
+/* Tables the bus needs in a service's database (outbox, processed_events,
+ * dead_letters); apply with souk_db_migrate() before the service's own. */
 extern const souk_migration_t souk_bus_migrations[];
 
 typedef struct {
@@ -59,23 +60,44 @@ souk_err_t souk_outbox_add(souk_db_conn_t *c, const char *source,
 
 /* ---- the bus (relay + consumer) ------------------------------------------- */
 
-/* Runs inside a transaction on c; ev->data is borrowed. Return SOUK_OK to
- * commit. SOUK_EINVAL means the event can never be handled: it is logged,
- * counted and skipped. Anything else rolls back and retries with back-off. */
+/* Runs inside a transaction on c; ev->data is borrowed. What it returns:
+ * - SOUK_OK: commit; the event is done.
+ * - SOUK_EINVAL (with no failed statement): the event can never be handled;
+ *   it goes to the dead-letter table at once.
+ * - SOUK_EUNAVAIL or SOUK_ETIMEOUT: a dependency is away; rolled back and
+ *   retried with back-off for as long as that lasts.
+ * - anything else (a failed statement, say): rolled back and retried up to
+ *   max_attempts times, then dead-lettered.
+ * Before the handler runs, an event whose type souk defines (souk/events.h)
+ * but whose source is not that type's owner is dead-lettered. */
 typedef souk_err_t (*souk_bus_handler_fn)(souk_db_conn_t *c, const souk_event_t *ev, void *ud);
+/* Runs in the transaction that parks ev as a dead letter (reason:
+ * "rejected", "exhausted" or "unexpected_source"), so a service can still
+ * answer a saga step (an order.placed gets its inventory.rejected). An error
+ * rolls the parking back and it is tried again. */
+typedef souk_err_t (*souk_bus_dead_letter_fn)(souk_db_conn_t *c, const souk_event_t *ev,
+                                              const char *reason, void *ud);
 
 typedef struct {
-    const char *brokers;       /* bootstrap servers */
+    const char *brokers; /* bootstrap servers */
+    /* Extra librdkafka settings as a NULL-terminated "key", "value", ... list
+     * (security.protocol, sasl.*, ssl.*); NULL for none. */
+    const char *const *kafka_settings;
     const char *service;       /* client id, outbox relay lock name */
     const char *group;         /* consumer group; NULL: no consumer */
     const char *const *topics; /* NULL-terminated topics to consume */
-    unsigned consumers;        /* consumer threads (group members); 0: BUS_CONSUMERS or 2 */
+    unsigned consumers;        /* consumer threads (group members); 0: 1 */
     souk_bus_handler_fn handler;
-    const char *const *types; /* NULL-terminated event types the handler wants;
-                                 others are skipped without a transaction. NULL: all */
+    souk_bus_dead_letter_fn on_dead_letter; /* may be NULL */
+    /* NULL-terminated event types the handler wants (also the closed set of
+     * the type metric label); others are acknowledged without a
+     * transaction. NULL: all. */
+    const char *const *types;
     void *ud;
-    souk_db_pool_t *pool;    /* borrowed */
-    souk_metrics_t *metrics; /* borrowed */
+    int max_attempts;               /* 0: 5 */
+    int retry_min_ms, retry_max_ms; /* back-off between attempts; 0: 100 / 5000 */
+    souk_db_pool_t *pool;           /* borrowed */
+    souk_metrics_t *metrics;        /* borrowed */
 } souk_bus_config_t;
 
 typedef struct souk_bus souk_bus_t;
@@ -84,7 +106,8 @@ typedef struct souk_bus souk_bus_t;
 souk_err_t souk_bus_start(const souk_bus_config_t *cfg, souk_bus_t **out) SOUK_MUST_CHECK;
 /* Stops the threads (finishing the event in hand), flushes, frees. NULL ok. */
 void souk_bus_stop(souk_bus_t *bus);
-/* True when the broker answered a metadata request within timeout_ms. */
-bool souk_bus_ready(souk_bus_t *bus, int timeout_ms);
+/* True when the relay's last look at the broker (every few seconds, and
+ * every publication) found it answering. Never blocks. */
+bool souk_bus_ready(souk_bus_t *bus);
 
 #endif

@@ -74,6 +74,8 @@ souk_err_t souk_db_exec_one(souk_db_conn_t *conn, const souk_db_stmt_t *stmt, in
  * escaped so they match literally. Returns a souk_free-able string. */
 char *souk_db_like_contains(const char *q);
 
+/* True while conn's session is up (a lost one is replaced on release). */
+bool souk_db_conn_ok(const souk_db_conn_t *conn);
 /* The SQLSTATE and constraint of the last failed query on conn ("" if none). */
 const char *souk_db_last_sqlstate(const souk_db_conn_t *conn);
 const char *souk_db_last_constraint(const souk_db_conn_t *conn);
