@@ -1,0 +1,5 @@
+import { formatMoney } from '../lib/money';
+
+export function Price({ cents, currency, className }: { cents: number; currency: string; className?: string }) {
+  return <span className={className ?? 'price'}>{formatMoney(cents, currency)}</span>;
+}
