@@ -42,8 +42,14 @@ export function Layout({ children }: { children: ReactNode }) {
             </NavLink>
             {session && <NavLink to="/account/orders">Orders</NavLink>}
             {canSeeBackOffice(permissions) && <NavLink to="/admin">Back office</NavLink>}
-            <NavLink to="/cart" aria-label={`Cart, ${count} ${count === 1 ? 'item' : 'items'}`}>
-              Cart <span className="badge" aria-hidden="true">{count}</span>
+            <NavLink to="/cart">
+              Cart{' '}
+              <span className="badge" aria-hidden="true">
+                {count}
+              </span>
+              <span className="visually-hidden">
+                , {count} {count === 1 ? 'item' : 'items'}
+              </span>
             </NavLink>
             {session ? (
               <>

@@ -29,14 +29,19 @@ export function NotificationsBell() {
   return (
     <Popover.Root>
       <Popover.Trigger asChild>
-        <button type="button" className="bell" aria-label={`Notifications, ${n} unread`}>
+        <button type="button" className="bell">
+          <span className="visually-hidden">Notifications, {n} unread</span>
           <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
             <path
               fill="currentColor"
               d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
             />
           </svg>
-          {n > 0 && <span className="badge">{n > 99 ? '99+' : n}</span>}
+          {n > 0 && (
+            <span className="badge" aria-hidden="true">
+              {n > 99 ? '99+' : n}
+            </span>
+          )}
         </button>
       </Popover.Trigger>
       <Popover.Portal>

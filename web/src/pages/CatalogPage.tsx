@@ -135,9 +135,8 @@ function ProductCard({ p }: { p: Product }) {
         className="btn"
         disabled={p.stock <= 0}
         onClick={() => cart.add(p, 1)}
-        aria-label={`Add ${p.name} to cart`}
       >
-        Add to cart
+        Add to cart<span className="visually-hidden">: {p.name}</span>
       </button>
     </li>
   );
