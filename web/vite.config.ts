@@ -1,7 +1,7 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-import prefixes from './api-prefixes.json';
+import prefixes from './api-prefixes.json' with { type: 'json' };
 
 // API prefixes the gateway routes. In development (`npm run dev`) and with
 // `vite preview` they are proxied to SOUK_API_URL (default: a local gateway);
