@@ -49,7 +49,7 @@ function CsvButton({ path, name }: { path: string; name: string }) {
           }
         }}
       >
-        Download CSV<span className="visually-hidden"> of {name}</span>
+        Download CSV<span className="visually-hidden">: {name}</span>
       </button>
       <ErrorMessage error={error} />
     </>
