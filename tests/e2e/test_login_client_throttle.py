@@ -24,7 +24,8 @@ def strict_auth(gw):
     port = free_port()
     env = dict(os.environ, AUTH_PORT=str(port), DATABASE_URL=db, LOG_LEVEL="warn",
                JWT_PRIVATE_KEY_FILE=os.path.join(run_dir, "keys", "jwt-es256.pem"),
-               LOGIN_MAX_FAILURES_CLIENT=str(LIMIT), LOGIN_LOCKOUT_SECONDS="60")
+               LOGIN_MAX_FAILURES_CLIENT=str(LIMIT), LOGIN_LOCKOUT_SECONDS="60",
+               TRUST_FORWARDED_FOR="true", TRUSTED_PROXIES="127.0.0.1")
     log = open(os.path.join(run_dir, "logs", "auth-client-throttle.log"), "w+")
     proc = subprocess.Popen([os.path.join(bin_dir, "souk-auth")], env=env, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

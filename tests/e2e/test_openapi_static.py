@@ -75,7 +75,7 @@ def openapi_path(template):
 
 RULE = re.compile(
     r'\{\s*(?:NULL|"(?P<method>[A-Z]+)")\s*,\s*"(?P<path>[^"]+)"\s*,'
-    r"\s*(?P<upstream>UP_\w+)\s*,\s*(?P<access>ACCESS_\w+)\s*\}"
+    r"\s*(?P<upstream>UP_\w+)\s*,\s*(?P<access>ACCESS_\w+)\s*(?:,\s*(?:true|false)\s*)?\}"
 )
 
 

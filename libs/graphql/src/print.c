@@ -131,11 +131,12 @@ static void print_value(souk_buf_t *b, const gql_value_t *v, bool sorted)
         souk_gql__putn(b, v->str, v->len);
         break;
     case GQL_V_STRING:
-        /* block strings keep their kind: graphql-js compares printed forms */
-        if (v->block)
+        /* for comparisons block strings keep their kind, as graphql-js's printed
+         * forms do; elsewhere a string prints as a plain string */
+        if (v->block && sorted)
             souk_gql__put(b, "\"\"");
         souk_gql__print_string(b, v->str, v->len);
-        if (v->block)
+        if (v->block && sorted)
             souk_gql__put(b, "\"\"");
         break;
     case GQL_V_BOOL:

@@ -130,6 +130,8 @@ souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req
     /* curl would otherwise add "Expect: 100-continue" and wait on big bodies. */
     headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(h, CURLOPT_URL, req->url);
+    if (req->path_as_is)
+        curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "GET");
     if (req->method && strcmp(req->method, "HEAD") == 0)
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

@@ -147,7 +147,8 @@ bool souk_router_match(const souk_router_t *r, const char *method, const char *p
         if (method_match(rt->method, method)) {
             m->tmpl = rt->tmpl;
             m->data = rt->data;
-            capture(rt, &p, arena, m);
+            if (arena)
+                capture(rt, &p, arena, m);
             return true;
         }
         m->path_known = true;

@@ -58,9 +58,3 @@ const char *souk_svc_uuid_param(souk_http_ctx_t *ctx, const char *name)
     }
     return id;
 }
-
-bool souk_svc_ready(void *p)
-{
-    const souk_svc_deps_t *d = p;
-    return souk_db_ping(d->db) && (!d->bus || souk_bus_ready(d->bus));
-}

@@ -17,14 +17,13 @@ static const souk_db_stmt_t q_by_email = {
     "user_by_email", "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1)"};
 static const souk_db_stmt_t q_by_id = {"user_by_id",
                                        "SELECT " USER_COLS " FROM users WHERE id = $1"};
-static const souk_db_stmt_t q_list = {
-    "user_list",
-    "SELECT " USER_COLS ", count(*) OVER () FROM users"
-    " WHERE $1::text IS NULL OR lower(email) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\'"
-    " ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"};
-static const souk_db_stmt_t q_count = {
-    "user_count", "SELECT count(*) FROM users WHERE $1::text IS NULL"
-                  " OR lower(email) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\'"};
+#define LIST_WHERE                                                                                 \
+    " WHERE $1::text IS NULL OR lower(email) LIKE lower($1) ESCAPE '\\'"                           \
+    " OR lower(name) LIKE lower($1) ESCAPE '\\'"
+static const souk_db_stmt_t q_list = {"user_list",
+                                      "SELECT " USER_COLS " FROM users" LIST_WHERE
+                                      " ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"};
+static const souk_db_stmt_t q_count = {"user_count", "SELECT count(*) FROM users" LIST_WHERE};
 static const souk_db_stmt_t q_update = {
     "user_update",
     "UPDATE users SET name = COALESCE($2, name), password_hash = COALESCE($3, password_hash),"
@@ -54,8 +53,20 @@ static const souk_db_stmt_t q_rt_revoke_user = {"refresh_revoke_user",
                                                 " WHERE user_id = $1 AND revoked_at IS NULL"};
 
 static const souk_db_stmt_t q_th_check = {
-    "throttle_check", "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint"
-                      " FROM login_throttle WHERE key = $1 AND locked_until > now()"};
+    "throttle_check",
+    "SELECT COALESCE(max(ceil(extract(epoch FROM locked_until - now()))), 0)::bigint"
+    " FROM login_throttle WHERE key IN ($1, $2, $3) AND locked_until > now()"};
+static const souk_db_stmt_t q_fold = {"email_fold", "SELECT lower($1)"};
+static const souk_db_stmt_t q_th_purge = {
+    "throttle_purge", "DELETE FROM login_throttle WHERE (locked_until IS NULL"
+                      " OR locked_until < now()) AND window_start < now() - make_interval(secs => "
+                      "$1::int)"};
+static const souk_db_stmt_t q_rt_purge = {
+    "refresh_purge",
+    "DELETE FROM refresh_tokens t WHERE t.expires_at < now()"
+    " OR ((t.spent_at IS NOT NULL OR t.revoked_at IS NOT NULL) AND NOT EXISTS ("
+    "  SELECT 1 FROM refresh_tokens l WHERE l.family_id = t.family_id"
+    "  AND l.spent_at IS NULL AND l.revoked_at IS NULL AND l.expires_at > now()))"};
 static const souk_db_stmt_t q_th_fail = {
     "throttle_fail",
     "INSERT INTO login_throttle AS t (key, failures, window_start) VALUES ($1, 1, now())"
@@ -114,12 +125,8 @@ static souk_err_t one_user(souk_db_conn_t *c, const souk_db_stmt_t *st, int n,
                            const char *const *params, auth_user_t *out)
 {
     PGresult *res;
-    souk_err_t err = souk_db_query(c, st, n, params, &res);
-    if (err)
-        return err;
-    if (PQntuples(res) == 0)
-        err = SOUK_ENOTFOUND;
-    else
+    souk_err_t err = souk_db_query_one(c, st, n, params, &res);
+    if (err == SOUK_OK)
         row_to_user(res, 0, out);
     PQclear(res);
     return err;
@@ -152,39 +159,27 @@ souk_err_t store_user_by_id(souk_db_conn_t *c, const char *id, auth_user_t *out)
     return one_user(c, &q_by_id, 1, (const char *[]){id}, out);
 }
 
+static json_t *user_json(const PGresult *res, int row)
+{
+    auth_user_t u;
+    row_to_user(res, row, &u);
+    json_t *j = json_incref(u.json);
+    auth_user_cleanup(&u);
+    return j;
+}
+
 souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit, json_t **items,
                            long long *total)
 {
-    char lim[24], off[24];
-    snprintf(lim, sizeof(lim), "%ld", limit);
-    snprintf(off, sizeof(off), "%ld", (page - 1) * limit);
     char *pattern = q && *q ? souk_db_like_contains(q) : NULL;
-    PGresult *res = NULL;
-    souk_err_t err = souk_db_query(c, &q_list, 3, (const char *[]){pattern, lim, off}, &res);
-    if (err)
-        goto out;
-    *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        auth_user_t u;
-        row_to_user(res, i, &u);
-        json_array_append(*items, u.json);
-        auth_user_cleanup(&u);
-    }
-    if (n > 0) {
-        *total = souk_db_int(res, 0, 8);
-    } else { /* past the last page: the window count is unavailable */
-        PQclear(res);
-        res = NULL;
-        err = souk_db_query(c, &q_count, 1, (const char *[]){pattern}, &res);
-        *total = err ? 0 : souk_db_int(res, 0, 0);
-        if (err) {
-            json_decref(*items);
-            *items = NULL;
-        }
-    }
-out:
-    PQclear(res);
+    souk_db_page_query_t pq = {.rows = &q_list,
+                               .count = &q_count,
+                               .nparams = 1,
+                               .params = (const char *[]){pattern},
+                               .limit = limit,
+                               .offset = (page - 1) * limit,
+                               .row = user_json};
+    souk_err_t err = souk_db_page(c, &pq, items, total);
     souk_free(pattern);
     return err;
 }
@@ -260,13 +255,33 @@ souk_err_t store_user_tokens_revoke(souk_db_conn_t *c, const char *user_id)
     return souk_db_query(c, &q_rt_revoke_user, 1, (const char *[]){user_id}, NULL);
 }
 
-souk_err_t store_throttle_check(souk_db_conn_t *c, const char *key, long *retry_after_s)
+souk_err_t store_throttle_check(souk_db_conn_t *c, const char *const keys[3], long *retry_after_s)
 {
     PGresult *res;
-    souk_err_t err = souk_db_query(c, &q_th_check, 1, (const char *[]){key}, &res);
+    souk_err_t err = souk_db_query(c, &q_th_check, 3, keys, &res);
     if (err == SOUK_OK)
-        *retry_after_s = PQntuples(res) ? (long)souk_db_int(res, 0, 0) : 0;
+        *retry_after_s = (long)souk_db_int(res, 0, 0);
     PQclear(res);
+    return err;
+}
+
+souk_err_t store_fold_email(souk_db_conn_t *c, const char *email, char *out, size_t cap)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, &q_fold, 1, (const char *[]){email}, &res);
+    if (err == SOUK_OK)
+        snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return err;
+}
+
+souk_err_t store_purge(souk_db_conn_t *c, int throttle_window_s)
+{
+    char window[16];
+    snprintf(window, sizeof(window), "%d", throttle_window_s);
+    souk_err_t err = souk_db_query(c, &q_rt_purge, 0, NULL, NULL);
+    if (err == SOUK_OK)
+        err = souk_db_query(c, &q_th_purge, 1, (const char *[]){window}, NULL);
     return err;
 }
 

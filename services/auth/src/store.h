@@ -23,8 +23,8 @@ souk_err_t store_user_insert(souk_db_conn_t *c, const char *email, const char *n
 souk_err_t store_user_by_email(souk_db_conn_t *c, const char *email,
                                auth_user_t *out) SOUK_MUST_CHECK;
 souk_err_t store_user_by_id(souk_db_conn_t *c, const char *id, auth_user_t *out) SOUK_MUST_CHECK;
-/* Page of users (newest first) whose email or name contains q (may be NULL);
- * *items is a new JSON array. */
+/* Page of users (newest first) whose email or name contains q (may be NULL),
+ * in any case; *items is a new JSON array. */
 souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long limit, json_t **items,
                            long long *total) SOUK_MUST_CHECK;
 
@@ -64,9 +64,16 @@ souk_err_t store_user_tokens_revoke(souk_db_conn_t *c, const char *user_id) SOUK
 
 /* ---- login throttling ----------------------------------------------------- */
 
-/* *retry_after_s > 0 when key is locked out now. */
-souk_err_t store_throttle_check(souk_db_conn_t *c, const char *key,
+/* *retry_after_s > 0 when any of the keys is locked out now (the longest). */
+souk_err_t store_throttle_check(souk_db_conn_t *c, const char *const keys[3],
                                 long *retry_after_s) SOUK_MUST_CHECK;
+/* email folded to lower case the way the users' email index folds it (so
+ * U+212A KELVIN SIGN and 'k' are one account), into out[cap]. */
+souk_err_t store_fold_email(souk_db_conn_t *c, const char *email, char *out,
+                            size_t cap) SOUK_MUST_CHECK;
+/* Deletes refresh tokens no one can use any more and throttle rows whose
+ * window passed. */
+souk_err_t store_purge(souk_db_conn_t *c, int throttle_window_s) SOUK_MUST_CHECK;
 /* Counts a failure in the current window; locks the key for lockout_s once
  * failures reach max. */
 souk_err_t store_throttle_fail(souk_db_conn_t *c, const char *key, int max, int window_s,

@@ -21,8 +21,10 @@ typedef struct {
     upstream_t upstreams[UP__COUNT];
     souk_http_client_t *client;
     souk_jwt_verifier_t *verifier;
-    gw_ratelimit_t *ratelimit; /* NULL when disabled */
-    char **cors_origins;       /* NULL-terminated; "*" allows any */
+    souk_router_t *rules;             /* the route table (proxy.c) */
+    gw_ratelimit_t *ratelimit;        /* per client, every route; NULL when disabled */
+    gw_ratelimit_t *credential_limit; /* per client, on routes that take credentials */
+    char **cors_origins;              /* NULL-terminated; "*" allows any */
     long timeout_ms;
     char *docs_dir;           /* swagger-ui-dist files; NULL: /docs assets are 404 */
     const char *openapi_json; /* the API description, embedded at build time */
@@ -37,10 +39,13 @@ typedef struct {
     const char *path;   /* template: literal and ":name" segments; the route label */
     upstream_id_t upstream;
     access_t access;
+    bool credentials; /* takes a password or refresh token: the stricter limit */
 } gw_rule_t;
 
+/* The route table as a router (each route's data is its gw_rule_t). */
+souk_router_t *gw_rules_new(void);
 /* The rule for method + path, or NULL (unknown route). */
-const gw_rule_t *gw_rule_match(const char *method, const char *path);
+const gw_rule_t *gw_rule_match(const souk_router_t *rules, const char *method, const char *path);
 /* Fallback handler: edge auth, then forward to the rule's upstream. */
 void gw_proxy(souk_http_ctx_t *ctx, void *ud);
 
@@ -58,6 +63,9 @@ gw_ratelimit_t *gw_ratelimit_new(double rps, double burst);
 void gw_ratelimit_free(gw_ratelimit_t *rl);
 /* Takes a token for client; false and *retry_after_s when empty. */
 bool gw_ratelimit_take(gw_ratelimit_t *rl, const char *client, long *retry_after_s);
+/* Takes a token from rl (NULL: unlimited) for ctx's client; otherwise
+ * replies 429 with Retry-After, counts it under scope, and returns false. */
+bool gw_limit(souk_http_ctx_t *ctx, gateway_t *gw, gw_ratelimit_t *rl, const char *scope);
 /* Middleware hook: CORS (and preflight), then the per-client rate limit. */
 bool gw_hook(souk_http_ctx_t *ctx, void *ud);
 
@@ -68,5 +76,12 @@ void gw_docs_asset(souk_http_ctx_t *ctx, void *ud);
 
 /* overview.c */
 void gw_me_overview(souk_http_ctx_t *ctx, void *ud);
+
+/* config.c: the gateway's parts for the skeleton */
+struct souk_svc;
+souk_err_t gw_init(struct souk_svc *svc, void *gw) SOUK_MUST_CHECK;
+void gw_routes(struct souk_svc *svc, void *gw);
+bool gw_ready(void *gw);
+void gw_cleanup(void *gw);
 
 #endif

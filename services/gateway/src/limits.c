@@ -122,19 +122,20 @@ static bool is_probe(const char *path)
            strcmp(path, "/metrics") == 0;
 }
 
+bool gw_limit(souk_http_ctx_t *ctx, gateway_t *gw, gw_ratelimit_t *rl, const char *scope)
+{
+    long retry = 1;
+    if (!rl || gw_ratelimit_take(rl, ctx->client_ip, &retry))
+        return true;
+    souk_metric_inc(gw->rate_limited, (const char *[]){scope}, 1);
+    ctx->route = "rate_limited";
+    souk_http_set_header(ctx, "Retry-After", souk_arena_printf(ctx->arena, "%ld", retry));
+    souk_http_problem(ctx, 429, "too many requests; slow down");
+    return false;
+}
+
 bool gw_hook(souk_http_ctx_t *ctx, void *ud)
 {
     gateway_t *gw = ud;
-    if (!cors(ctx, gw))
-        return false;
-    long retry = 1;
-    if (gw->ratelimit && !is_probe(ctx->path) &&
-        !gw_ratelimit_take(gw->ratelimit, ctx->client_ip, &retry)) {
-        souk_metric_inc(gw->rate_limited, NULL, 1);
-        ctx->route = "rate_limited";
-        souk_http_set_header(ctx, "Retry-After", souk_arena_printf(ctx->arena, "%ld", retry));
-        souk_http_problem(ctx, 429, "too many requests; slow down");
-        return false;
-    }
-    return true;
+    return cors(ctx, gw) && (is_probe(ctx->path) || gw_limit(ctx, gw, gw->ratelimit, "client"));
 }

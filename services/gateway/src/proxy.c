@@ -1,59 +1,64 @@
 /* proxy.c: the route table of ARCHITECTURE.md §4 and request forwarding.
  * Deny by default: a path not in the table is a 404 here (whatever the
  * token), and every route names who may pass (public, any user, admin)
- * before anything reaches a service.
- * Services check again; the edge check only saves them the work. */
+ * before anything reaches a service. The table is matched by the one router
+ * of souk/http.h, and what is forwarded is exactly what was matched: a path
+ * with "." or ".." segments is refused, and the path goes out as it came
+ * in (no client-side normalisation that could turn an authorised path into
+ * another). Services check again; the edge check only saves them the work. */
 #include "gateway.h"
 
 #include <string.h>
 #include <strings.h>
 
 static const gw_rule_t rules[] = {
-    {NULL, "/auth/register", UP_AUTH, ACCESS_PUBLIC},
-    {NULL, "/auth/login", UP_AUTH, ACCESS_PUBLIC},
-    {NULL, "/auth/refresh", UP_AUTH, ACCESS_PUBLIC},
-    {NULL, "/auth/logout", UP_AUTH, ACCESS_PUBLIC},
-    {NULL, "/auth/me", UP_AUTH, ACCESS_USER},
-    {NULL, "/.well-known/jwks.json", UP_AUTH, ACCESS_PUBLIC},
-    {"GET", "/users", UP_AUTH, ACCESS_ADMIN},
-    {NULL, "/users", UP_AUTH, ACCESS_USER},
-    {NULL, "/users/:id", UP_AUTH, ACCESS_USER},
-    {"GET", "/products", UP_PRODUCT, ACCESS_PUBLIC},
-    {"HEAD", "/products", UP_PRODUCT, ACCESS_PUBLIC},
-    {NULL, "/products", UP_PRODUCT, ACCESS_ADMIN},
-    {"GET", "/products/:id", UP_PRODUCT, ACCESS_PUBLIC},
-    {"HEAD", "/products/:id", UP_PRODUCT, ACCESS_PUBLIC},
-    {NULL, "/products/:id", UP_PRODUCT, ACCESS_ADMIN},
-    {NULL, "/orders", UP_ORDER, ACCESS_USER},
-    {NULL, "/orders/:id", UP_ORDER, ACCESS_USER},
-    {NULL, "/orders/:id/cancel", UP_ORDER, ACCESS_USER},
+    {NULL, "/auth/register", UP_AUTH, ACCESS_PUBLIC, true},
+    {NULL, "/auth/login", UP_AUTH, ACCESS_PUBLIC, true},
+    {NULL, "/auth/refresh", UP_AUTH, ACCESS_PUBLIC, true},
+    {NULL, "/auth/logout", UP_AUTH, ACCESS_PUBLIC, false},
+    {NULL, "/auth/me", UP_AUTH, ACCESS_USER, false},
+    {NULL, "/.well-known/jwks.json", UP_AUTH, ACCESS_PUBLIC, false},
+    {"GET", "/users", UP_AUTH, ACCESS_ADMIN, false},
+    {NULL, "/users", UP_AUTH, ACCESS_USER, false},
+    {NULL, "/users/:id", UP_AUTH, ACCESS_USER, false},
+    {"GET", "/products", UP_PRODUCT, ACCESS_PUBLIC, false},
+    {"HEAD", "/products", UP_PRODUCT, ACCESS_PUBLIC, false},
+    {NULL, "/products", UP_PRODUCT, ACCESS_ADMIN, false},
+    {"GET", "/products/:id", UP_PRODUCT, ACCESS_PUBLIC, false},
+    {"HEAD", "/products/:id", UP_PRODUCT, ACCESS_PUBLIC, false},
+    {NULL, "/products/:id", UP_PRODUCT, ACCESS_ADMIN, false},
+    {NULL, "/orders", UP_ORDER, ACCESS_USER, false},
+    {NULL, "/orders/:id", UP_ORDER, ACCESS_USER, false},
+    {NULL, "/orders/:id/cancel", UP_ORDER, ACCESS_USER, false},
 };
 
-/* Segment-wise match of a template ("/users/:id") against a path; a trailing
- * slash on the path is tolerated. */
-static bool template_match(const char *tmpl, const char *path)
+souk_router_t *gw_rules_new(void)
 {
-    const char *t = tmpl, *p = path;
-    while (*t && *p) {
-        if (*t != '/' || *p != '/')
-            return false;
-        t++, p++;
-        size_t tl = strcspn(t, "/"), pl = strcspn(p, "/");
-        if (t[0] == ':' ? pl == 0 : (tl != pl || strncmp(t, p, tl) != 0))
-            return false;
-        t += tl, p += pl;
-    }
-    return *t == '\0' && (*p == '\0' || (p[0] == '/' && p[1] == '\0'));
+    souk_router_t *r = souk_router_new();
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(rules); i++)
+        souk_router_add(r, rules[i].method, rules[i].path, (void *)&rules[i]);
+    return r;
 }
 
-const gw_rule_t *gw_rule_match(const char *method, const char *path)
+const gw_rule_t *gw_rule_match(const souk_router_t *r, const char *method, const char *path)
 {
-    for (size_t i = 0; i < SOUK_ARRAY_LEN(rules); i++) {
-        const gw_rule_t *r = &rules[i];
-        if ((!r->method || strcmp(r->method, method) == 0) && template_match(r->path, path))
-            return r;
+    souk_route_match_t m;
+    return souk_router_match(r, method, path, NULL, &m) ? m.data : NULL;
+}
+
+/* True when a segment of path is "." or ".." (also as the server decoded
+ * them from %2e): such a path means another one, and we forward only what
+ * we matched. */
+static bool has_dot_segment(const char *path)
+{
+    for (const char *p = path; *p;) {
+        p += *p == '/';
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return true;
+        p += n;
     }
-    return NULL;
+    return false;
 }
 
 /* Hop-by-hop headers and the ones the gateway sets itself are not forwarded. */
@@ -111,6 +116,7 @@ souk_err_t gw_upstream_call(gateway_t *gw, souk_http_ctx_t *ctx, souk_arena_t *a
         .headers = h.list,
         .body = body,
         .body_len = body_len,
+        .path_as_is = true,
         .timeout_ms = gw->timeout_ms,
         .connect_timeout_ms = 1000,
     };
@@ -153,12 +159,19 @@ static void upstream_failed(souk_http_ctx_t *ctx, const upstream_t *u, souk_err_
 void gw_proxy(souk_http_ctx_t *ctx, void *ud)
 {
     gateway_t *gw = ud;
-    const gw_rule_t *r = gw_rule_match(ctx->method, ctx->path);
+    if (has_dot_segment(ctx->path)) {
+        ctx->route = "dot_segments";
+        souk_http_problem(ctx, 400, "paths with . or .. segments are not accepted");
+        return;
+    }
+    const gw_rule_t *r = gw_rule_match(gw->rules, ctx->method, ctx->path);
     if (!r) {
         souk_http_problem(ctx, 404, "no such resource");
         return;
     }
     ctx->route = r->path;
+    if (r->credentials && !gw_limit(ctx, gw, gw->credential_limit, "credentials"))
+        return;
     souk_claims_t claims;
     if (r->access != ACCESS_PUBLIC &&
         !souk_auth_require(ctx, gw->verifier, r->access == ACCESS_ADMIN ? SOUK_ROLE_ADMIN : 0,

@@ -43,8 +43,9 @@ static void test_rules(void **state)
         {"GET", "/", -1, 0},
         {"GET", "/usersx", -1, 0},
     };
+    souk_router_t *rules = gw_rules_new();
     for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
-        const gw_rule_t *r = gw_rule_match(cases[i].method, cases[i].path);
+        const gw_rule_t *r = gw_rule_match(rules, cases[i].method, cases[i].path);
         if (cases[i].upstream < 0) {
             if (r)
                 fail_msg("%s %s should not route", cases[i].method, cases[i].path);
@@ -53,6 +54,7 @@ static void test_rules(void **state)
         if (!r || (int)r->upstream != cases[i].upstream || r->access != cases[i].access)
             fail_msg("%s %s routed wrong", cases[i].method, cases[i].path);
     }
+    souk_router_free(rules);
 }
 
 static void test_ratelimit(void **state)

@@ -20,13 +20,13 @@ souk_err_t order_emit(souk_db_conn_t *c, const char *what, json_t *order, const 
     json_t *reason = json_object_get(order, "reason");
     if (json_is_string(reason))
         json_object_set(data, "reason", reason);
-    souk_outbox_msg_t m = {.topic = "orders",
+    souk_outbox_msg_t m = {.topic = SOUK_TOPIC_ORDERS,
                            .type = type,
                            .key = id,
                            .subject = id,
                            .data = data,
                            .traceparent = traceparent};
-    souk_err_t err = souk_outbox_add(c, ORDER_SOURCE, &m);
+    souk_err_t err = souk_outbox_add(c, SOUK_SOURCE_ORDER, &m);
     json_decref(data);
     return err;
 }
@@ -38,7 +38,7 @@ static souk_err_t settle(souk_db_conn_t *c, const char *order_id, order_status_t
     json_t *order = NULL, *updated = NULL;
     souk_err_t err = store_order_get(c, order_id, true, &order);
     if (err == SOUK_ENOTFOUND)
-        return SOUK_EINVAL; /* not ours: skip it, never retry */
+        return SOUK_EINVAL; /* no such order: a dead letter, never a retry */
     if (err)
         return err;
     order_status_t now;
@@ -54,11 +54,14 @@ out:
     return err;
 }
 
+const char *const order_topics[] = {SOUK_TOPIC_INVENTORY, NULL};
+const char *const order_types[] = {SOUK_EV_INVENTORY_RESERVED, SOUK_EV_INVENTORY_REJECTED, NULL};
+
 souk_err_t order_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
 {
     const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
-    bool reserved = strcmp(ev->type, "souk.inventory.reserved.v1") == 0;
-    bool rejected = strcmp(ev->type, "souk.inventory.rejected.v1") == 0;
+    bool reserved = strcmp(ev->type, SOUK_EV_INVENTORY_RESERVED) == 0;
+    bool rejected = strcmp(ev->type, SOUK_EV_INVENTORY_REJECTED) == 0;
     if (!reserved && !rejected)
         return SOUK_OK; /* released and future types need nothing from us */
     if (!order_id || !souk_uuid_valid(order_id, strlen(order_id)))

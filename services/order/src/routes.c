@@ -1,6 +1,5 @@
 /* routes.c: order-service's HTTP handlers (ARCHITECTURE.md §4, orders). An
- * order is placed pending with prices snapshotted from product-service, and
- * its order.placed event is written in the same transaction; inventory
+ * order is placed pending by the placement flow (place.c); inventory
  * outcomes arrive later as events (events.c). */
 #include "order.h"
 
@@ -38,133 +37,34 @@ static bool idempotency_key(souk_http_ctx_t *ctx, const char **out)
     return ok;
 }
 
-/* Looks up the products of lines at product-service: *found is {id: product}. */
-static souk_err_t fetch_products(souk_http_ctx_t *ctx, order_app_t *app, const order_line_t *lines,
-                                 size_t n, json_t **found)
+/* The placement flow's outcome as HTTP. */
+static void reply_placed(souk_http_ctx_t *ctx, order_app_t *app, order_place_outcome_t outcome,
+                         order_place_result_t *r)
 {
-    json_t *ids = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(ids, json_string(lines[i].product_id));
-    json_t *body = json_pack("{s:o}", "ids", ids);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    char tp[SOUK_TRACEPARENT_LEN + 1];
-    souk_trace_format(&ctx->trace, tp);
-    const char *headers[] = {"Content-Type: application/json",
-                             souk_arena_printf(ctx->arena, "X-Request-Id: %s", ctx->request_id),
-                             souk_arena_printf(ctx->arena, "traceparent: %s", tp), NULL};
-    souk_http_request_t req = {
-        .method = "POST",
-        .url = souk_arena_printf(ctx->arena, "%s/internal/products/batch", app->product_url),
-        .headers = headers,
-        .body = text,
-        .body_len = strlen(text),
-        .timeout_ms = 5000,
-        .connect_timeout_ms = 1000};
-    souk_http_response_t resp;
-    souk_err_t err = souk_http_fetch(app->client, &req, &resp);
-    free(text);
-    json_t *j = err == SOUK_OK && resp.status == 200
-                    ? json_loadb(resp.body.data, resp.body.len, 0, NULL)
-                    : NULL;
-    souk_http_response_cleanup(&resp);
-    json_t *items = json_object_get(j, "items");
-    if (!json_is_array(items)) {
-        json_decref(j);
-        return SOUK_EUPSTREAM;
-    }
-    *found = json_object();
-    size_t i;
-    json_t *p;
-    json_array_foreach(items, i, p)
-    {
-        const char *id = json_string_value(json_object_get(p, "id"));
-        if (id)
-            json_object_set(*found, id, p);
-    }
-    json_decref(j);
-    return SOUK_OK;
-}
-
-/* Prices the lines from found products; replies 422 and returns false when a
- * product is unknown or currencies differ. */
-static bool price_lines(souk_http_ctx_t *ctx, const order_line_t *lines, size_t n, json_t *found,
-                        order_item_t *items, order_new_t *o)
-{
-    json_t *errors = json_array();
-    o->total_cents = 0;
-    o->currency = NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_t *p = json_object_get(found, lines[i].product_id);
-        if (!p) {
-            json_array_append_new(
-                errors, json_pack("{s:s, s:s}", "field", "items", "message",
-                                  souk_arena_printf(ctx->arena, "product %s does not exist",
-                                                    lines[i].product_id)));
-            continue;
-        }
-        const char *cur = json_string_value(json_object_get(p, "currency"));
-        if (o->currency && cur && strcmp(o->currency, cur) != 0)
-            json_array_append_new(errors, json_pack("{s:s, s:s}", "field", "items", "message",
-                                                    "all products of an order must share one "
-                                                    "currency"));
-        o->currency = o->currency ? o->currency : cur;
-        items[i].line = lines[i];
-        items[i].name = json_string_value(json_object_get(p, "name"));
-        items[i].unit_price_cents = json_integer_value(json_object_get(p, "price_cents"));
-        o->total_cents += items[i].unit_price_cents * lines[i].quantity;
-    }
-    if (json_array_size(errors)) {
-        souk_http_problem_errors(ctx, 422, "the order refers to products that cannot be ordered",
-                                 errors);
-        return false;
-    }
-    json_decref(errors);
-    return true;
-}
-
-/* An earlier order with this key: the same order (200), or 422 when the key
- * was used for a different request. Returns true when it replied. */
-static bool replay(souk_http_ctx_t *ctx, souk_db_conn_t *c, const char *user, const char *key,
-                   const char *hash)
-{
-    json_t *order = NULL;
-    char stored[65];
-    souk_err_t err = store_order_by_key(c, user, key, &order, stored);
-    if (err == SOUK_ENOTFOUND)
-        return false;
-    if (err)
-        souk_svc_fail(ctx, err);
-    else if (strcmp(stored, hash) != 0) {
-        json_decref(order);
-        souk_http_problem(ctx, 422, "this Idempotency-Key was used for a different order");
-    } else {
+    switch (outcome) {
+    case ORDER_PLACE_CREATED:
+        souk_metric_inc(app->placed, NULL, 1);
+        reply_order(ctx, 201, r->order);
+        break;
+    case ORDER_PLACE_REPLAYED:
         souk_http_set_header(ctx, "Idempotent-Replayed", "true");
-        reply_order(ctx, 200, order);
+        reply_order(ctx, 200, r->order);
+        break;
+    case ORDER_PLACE_KEY_REUSED:
+        souk_http_problem(ctx, 422, "this Idempotency-Key was used for a different order");
+        break;
+    case ORDER_PLACE_UNORDERABLE:
+        souk_http_problem_errors(ctx, 422, "the order refers to products that cannot be ordered",
+                                 r->errors);
+        break;
+    case ORDER_PLACE_NO_CATALOG:
+        souk_http_set_header(ctx, "Retry-After", "1");
+        souk_http_problem(ctx, 503, "the product service is unavailable, retry later");
+        break;
+    case ORDER_PLACE_FAILED:
+        souk_svc_fail(ctx, r->err);
+        break;
     }
-    return true;
-}
-
-static souk_err_t insert_placed(souk_http_ctx_t *ctx, souk_db_conn_t *c, const order_new_t *o,
-                                json_t **order)
-{
-    char id[SOUK_UUID_STRLEN + 1], tp[SOUK_TRACEPARENT_LEN + 1];
-    souk_trace_format(&ctx->trace, tp);
-    souk_err_t err = souk_db_begin(c);
-    if (err == SOUK_OK)
-        err = store_order_insert(c, o, id);
-    if (err == SOUK_OK)
-        err = store_order_get(c, id, false, order);
-    if (err == SOUK_OK)
-        err = order_emit(c, "placed", *order, tp);
-    if (err == SOUK_OK)
-        err = souk_db_commit(c);
-    if (err) {
-        souk_db_rollback(c);
-        json_decref(*order);
-        *order = NULL;
-    }
-    return err;
 }
 
 static void do_place(souk_http_ctx_t *ctx, void *ud)
@@ -185,35 +85,18 @@ static void do_place(souk_http_ctx_t *ctx, void *ud)
     if (!valid)
         souk_valid_reply(ctx, &v);
     souk_valid_cleanup(&v);
-    char hash[65];
-    order_lines_hash(lines, n, hash);
-    souk_db_conn_t *c = valid ? souk_svc_conn(ctx, app->db) : NULL;
-    if (!c || (key && replay(ctx, c, claims.sub, key, hash)))
+    if (!valid)
         return;
-    json_t *found = NULL, *order = NULL;
-    souk_err_t err = fetch_products(ctx, app, lines, n, &found);
-    if (err) {
-        souk_http_problem(ctx, 503, "the product service is unavailable, retry later");
-        return;
-    }
-    souk_arena_json(ctx->arena, found);
-    order_item_t items[ORDER_MAX_ITEMS];
-    order_new_t o = {.user_id = claims.sub,
-                     .idempotency_key = key,
-                     .request_hash = hash,
-                     .items = items,
-                     .nitems = n};
-    if (!price_lines(ctx, lines, n, found, items, &o))
-        return;
-    err = insert_placed(ctx, c, &o, &order);
-    if (err == SOUK_ECONFLICT && key && replay(ctx, c, claims.sub, key, hash))
-        return; /* a concurrent request with the same key won */
-    if (err) {
-        souk_svc_fail(ctx, err);
-        return;
-    }
-    souk_metric_inc(app->placed, NULL, 1);
-    reply_order(ctx, 201, order);
+    char tp[SOUK_TRACEPARENT_LEN + 1];
+    souk_trace_format(&ctx->trace, tp);
+    order_place_req_t req = {.user_id = claims.sub,
+                             .idempotency_key = key,
+                             .lines = lines,
+                             .nlines = n,
+                             .request_id = ctx->request_id,
+                             .traceparent = tp};
+    order_place_result_t r;
+    reply_placed(ctx, app, order_place(app, &req, &r), &r);
 }
 
 static void do_list(souk_http_ctx_t *ctx, void *ud)
@@ -252,25 +135,12 @@ static void do_list(souk_http_ctx_t *ctx, void *ud)
     souk_valid_cleanup(&v);
 }
 
-/* The order at :id when the caller may see it (own, or admin); otherwise
- * replies 404 and returns NULL. lock: within a transaction, FOR UPDATE. */
-static json_t *visible_order(souk_http_ctx_t *ctx, souk_db_conn_t *c, const souk_claims_t *claims,
-                             bool lock)
+/* Whether the caller may see order: their own, or any for an admin.
+ * Someone else's order does not exist for them (404, not 403). */
+static bool visible(json_t *order, const souk_claims_t *claims)
 {
-    const char *id = souk_svc_uuid_param(ctx, "id");
-    json_t *order = NULL;
-    if (!id)
-        return NULL;
-    souk_err_t err = store_order_get(c, id, lock, &order);
-    if (err == SOUK_OK && !(claims->roles & SOUK_ROLE_ADMIN) &&
-        strcasecmp(json_string_value(json_object_get(order, "user_id")), claims->sub) != 0)
-        err = SOUK_ENOTFOUND; /* someone else's order does not exist for you */
-    if (err) {
-        json_decref(order);
-        souk_svc_fail(ctx, err);
-        return NULL;
-    }
-    return souk_arena_json(ctx->arena, order);
+    const char *owner = json_string_value(json_object_get(order, "user_id"));
+    return (claims->roles & SOUK_ROLE_ADMIN) || (owner && strcasecmp(owner, claims->sub) == 0);
 }
 
 static void do_get(souk_http_ctx_t *ctx, void *ud)
@@ -279,10 +149,53 @@ static void do_get(souk_http_ctx_t *ctx, void *ud)
     souk_claims_t claims;
     if (!souk_auth_require(ctx, app->verifier, 0, &claims))
         return;
-    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
-    json_t *order = c ? visible_order(ctx, c, &claims, false) : NULL;
-    if (order)
-        souk_http_reply_json(ctx, 200, json_incref(order));
+    const char *id = souk_svc_uuid_param(ctx, "id");
+    souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
+    json_t *order = NULL;
+    if (!c)
+        return;
+    souk_err_t err = store_order_get(c, id, false, &order);
+    if (err == SOUK_OK && !visible(order, &claims))
+        err = SOUK_ENOTFOUND;
+    if (err) {
+        json_decref(order);
+        souk_svc_fail(ctx, err);
+    } else {
+        souk_http_reply_json(ctx, 200, order);
+    }
+}
+
+typedef struct {
+    const char *id;
+    const souk_claims_t *claims;
+    const char *traceparent;
+    order_status_t was; /* the status that could not be left, on ECONFLICT */
+    json_t *updated;
+} cancel_t;
+
+/* Cancels the order if the caller may see it and its state allows; the
+ * order.cancelled event commits with it. */
+static souk_err_t cancel_tx(souk_db_conn_t *c, void *ud)
+{
+    cancel_t *x = ud;
+    json_t *order = NULL;
+    souk_err_t err = store_order_get(c, x->id, true, &order);
+    if (err == SOUK_OK && !visible(order, x->claims))
+        err = SOUK_ENOTFOUND;
+    if (err == SOUK_OK &&
+        (!order_status_parse(json_string_value(json_object_get(order, "status")), &x->was) ||
+         !order_transition_allowed(x->was, ORDER_CANCELLED)))
+        err = SOUK_ECONFLICT;
+    json_decref(order);
+    if (err == SOUK_OK)
+        err = store_order_set_status(c, x->id, ORDER_CANCELLED, NULL, &x->updated);
+    if (err == SOUK_OK)
+        err = order_emit(c, "cancelled", x->updated, x->traceparent);
+    if (err) {
+        json_decref(x->updated);
+        x->updated = NULL;
+    }
+    return err;
 }
 
 static void do_cancel(souk_http_ctx_t *ctx, void *ud)
@@ -291,39 +204,21 @@ static void do_cancel(souk_http_ctx_t *ctx, void *ud)
     souk_claims_t claims;
     if (!souk_auth_require(ctx, app->verifier, 0, &claims))
         return;
-    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
-    if (!c)
-        return;
-    souk_err_t err = souk_db_begin(c);
-    if (err) {
-        souk_svc_fail(ctx, err);
-        return;
-    }
-    json_t *order = visible_order(ctx, c, &claims, true), *updated = NULL;
-    if (!order)
-        return;
-    order_status_t now;
-    const char *id = json_string_value(json_object_get(order, "id"));
-    if (!order_status_parse(json_string_value(json_object_get(order, "status")), &now) ||
-        !order_transition_allowed(now, ORDER_CANCELLED)) {
-        souk_http_problem(ctx, 409,
-                          souk_arena_printf(ctx->arena, "a %s order cannot be cancelled",
-                                            order_status_name(now)));
-        return;
-    }
     char tp[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&ctx->trace, tp);
-    err = store_order_set_status(c, id, ORDER_CANCELLED, NULL, &updated);
-    if (err == SOUK_OK)
-        err = order_emit(c, "cancelled", updated, tp);
-    if (err == SOUK_OK)
-        err = souk_db_commit(c);
-    if (err) {
-        json_decref(updated);
-        souk_svc_fail(ctx, err);
+    cancel_t x = {.id = souk_svc_uuid_param(ctx, "id"), .claims = &claims, .traceparent = tp};
+    souk_db_conn_t *c = x.id ? souk_svc_conn(ctx, app->db) : NULL;
+    if (!c)
         return;
-    }
-    souk_http_reply_json(ctx, 200, updated);
+    souk_err_t err = souk_db_tx(c, cancel_tx, &x);
+    if (err == SOUK_ECONFLICT)
+        souk_http_problem(ctx, 409,
+                          souk_arena_printf(ctx->arena, "a %s order cannot be cancelled",
+                                            order_status_name(x.was)));
+    else if (err)
+        souk_svc_fail(ctx, err);
+    else
+        souk_http_reply_json(ctx, 200, x.updated);
 }
 
 void order_routes_register(souk_http_server_t *srv, order_app_t *app)

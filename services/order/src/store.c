@@ -36,7 +36,7 @@ static const souk_db_stmt_t q_status = {
     "order_set_status", "UPDATE orders SET status = $2, reason = $3, updated_at = now()"
                         " WHERE id = $1"};
 static const souk_db_stmt_t q_list = {"order_list",
-                                      "SELECT " COLS ", count(*) OVER () FROM orders o"
+                                      "SELECT " COLS " FROM orders o"
                                       " WHERE ($1::uuid IS NULL OR o.user_id = $1)"
                                       " AND ($2::text IS NULL OR o.status = $2)"
                                       " ORDER BY o.created_at DESC, o.id LIMIT $3 OFFSET $4"};
@@ -90,18 +90,14 @@ static souk_err_t one(souk_db_conn_t *c, const souk_db_stmt_t *st, int n, const 
                       json_t **out, char hash[65])
 {
     PGresult *res;
-    souk_err_t err = souk_db_query(c, st, n, p, &res);
+    souk_err_t err = souk_db_query_one(c, st, n, p, &res);
     if (err)
         return err;
-    if (PQntuples(res) == 0) {
-        err = SOUK_ENOTFOUND;
-    } else {
-        *out = row_json(res, 0);
-        if (hash)
-            snprintf(hash, 65, "%s", PQgetvalue(res, 0, 9));
-    }
+    *out = row_json(res, 0);
+    if (hash)
+        snprintf(hash, 65, "%s", PQgetvalue(res, 0, 9));
     PQclear(res);
-    return err;
+    return SOUK_OK;
 }
 
 souk_err_t store_order_get(souk_db_conn_t *c, const char *id, bool lock, json_t **out)
@@ -126,30 +122,17 @@ souk_err_t store_order_set_status(souk_db_conn_t *c, const char *id, order_statu
 souk_err_t store_order_list(souk_db_conn_t *c, const char *user_id, const char *status,
                             const souk_page_t *pg, json_t **items, long long *total)
 {
-    char limit[24], offset[24];
-    snprintf(limit, sizeof(limit), "%ld", pg->limit);
-    snprintf(offset, sizeof(offset), "%ld", (pg->page - 1) * pg->limit);
-    const char *p[] = {user_id, status, limit, offset};
-    PGresult *res = NULL;
-    souk_err_t err = souk_db_query(c, &q_list, 4, p, &res);
-    if (err)
-        return err;
-    int n = PQntuples(res);
-    *items = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(*items, row_json(res, i));
-    *total = n ? souk_db_int(res, 0, 9) : 0;
-    PQclear(res);
-    if (n == 0 && (err = souk_db_query(c, &q_count, 2, p, &res)) == SOUK_OK) {
-        *total = souk_db_int(res, 0, 0);
-        PQclear(res);
-    }
-    if (err)
-        json_decref(*items);
-    return err;
+    souk_db_page_query_t q = {.rows = &q_list,
+                              .count = &q_count,
+                              .nparams = 2,
+                              .params = (const char *[]){user_id, status},
+                              .limit = pg->limit,
+                              .offset = (pg->page - 1) * pg->limit,
+                              .row = row_json};
+    return souk_db_page(c, &q, items, total);
 }
 
-souk_err_t store_status_counts(souk_db_conn_t *c, souk_buf_t *out)
+static souk_err_t status_counts(souk_db_conn_t *c, souk_buf_t *out)
 {
     PGresult *res;
     souk_err_t err = souk_db_query(c, &q_by_status, 0, NULL, &res);
@@ -168,4 +151,22 @@ souk_err_t store_status_counts(souk_db_conn_t *c, souk_buf_t *out)
         err = souk_buf_appendf(out, "orders_by_status{status=\"%s\"} %lld\n",
                                order_status_name((order_status_t)s), counts[s]);
     return err;
+}
+
+typedef struct {
+    souk_buf_t *out;
+} collect_t;
+
+static souk_err_t collect_fn(souk_db_conn_t *c, void *ud)
+{
+    return status_counts(c, ((collect_t *)ud)->out);
+}
+
+souk_err_t order_collect_statuses(souk_buf_t *out, void *ud)
+{
+    order_app_t *app = ud;
+    collect_t x = {out};
+    souk_err_t err = souk_db_run(app->db, collect_fn, &x);
+    /* a scrape without these beats a failed scrape; only a full buffer fails */
+    return err == SOUK_ELIMIT ? err : SOUK_OK;
 }

@@ -2,8 +2,10 @@
  * topic and moves inventory: order.placed reserves every line of the order or
  * none (conditional decrements inside one transaction, so stock never goes
  * below zero whatever runs concurrently), order.cancelled releases exactly
- * what was reserved, once. It publishes inventory.* outcomes and product.*
- * catalog changes through the outbox. */
+ * what was reserved, once. Every order.placed gets exactly one answer,
+ * inventory.reserved or inventory.rejected, also when its lines cannot be
+ * read or its handling ends in the dead-letter table. It publishes product.*
+ * catalog changes through the outbox too. */
 #include "product.h"
 
 #include <stdio.h>
@@ -33,7 +35,7 @@ souk_err_t product_emit(souk_db_conn_t *c, const char *topic, const char *type, 
                            .subject = key,
                            .data = data,
                            .traceparent = traceparent};
-    return souk_outbox_add(c, PRODUCT_SOURCE, &m);
+    return souk_outbox_add(c, SOUK_SOURCE_PRODUCT, &m);
 }
 
 typedef struct {
@@ -47,8 +49,8 @@ static int by_product(const void *a, const void *b)
 }
 
 /* Lines of an order event, sorted by product so that concurrent reservations
- * lock rows in one order (no deadlocks). */
-static size_t read_lines(json_t *items, line_t *out, size_t max)
+ * lock rows in one order (no deadlocks); 0 when they cannot be read. */
+static size_t read_lines(json_t *items, line_t out[SOUK_ORDER_MAX_LINES])
 {
     size_t n = 0, i;
     json_t *it;
@@ -56,8 +58,9 @@ static size_t read_lines(json_t *items, line_t *out, size_t max)
     {
         const char *id = json_string_value(json_object_get(it, "product_id"));
         json_t *q = json_object_get(it, "quantity");
-        if (n == max || !id || !souk_uuid_valid(id, strlen(id)) || !json_is_integer(q) ||
-            json_integer_value(q) <= 0)
+        if (n == SOUK_ORDER_MAX_LINES || !id || !souk_uuid_valid(id, strlen(id)) ||
+            !json_is_integer(q) || json_integer_value(q) <= 0 ||
+            json_integer_value(q) > SOUK_ORDER_MAX_QUANTITY)
             return 0;
         out[n++] = (line_t){id, json_integer_value(q)};
     }
@@ -106,43 +109,60 @@ static souk_err_t lock_reservation(souk_db_conn_t *c, const char *order_id, char
     return SOUK_OK;
 }
 
+/* Records the order as rejected and says so, unless it was decided (or
+ * cancelled) before: exactly one answer per order. */
+static souk_err_t reject(souk_db_conn_t *c, const char *order_id, json_t *items, const char *reason,
+                         const char *tp)
+{
+    json_t *none = json_array();
+    json_t *data = json_pack("{s:s, s:O, s:s}", "order_id", order_id, "items",
+                             json_is_array(items) ? items : none, "reason", reason);
+    souk_err_t err = put(c, order_id, "rejected", none, reason);
+    if (err == SOUK_OK)
+        err = product_emit(c, SOUK_TOPIC_INVENTORY, SOUK_EV_INVENTORY_REJECTED, order_id, data, tp);
+    json_decref(data);
+    json_decref(none);
+    return err;
+}
+
+/* Takes every line's quantity, or none: *short_of names the first product
+ * that had too little (the savepoint undid the lines taken before it). */
+static souk_err_t take_all(souk_db_conn_t *c, const line_t *lines, size_t n, const char **short_of)
+{
+    souk_err_t err = souk_db_savepoint(c, "reserve");
+    *short_of = NULL;
+    for (size_t i = 0; i < n && !err && !*short_of; i++) {
+        bool moved = false;
+        err = move_stock(c, &q_take, &lines[i], &moved);
+        if (!moved)
+            *short_of = lines[i].product_id;
+    }
+    if (err == SOUK_OK && *short_of)
+        err = souk_db_rollback_to(c, "reserve");
+    return err;
+}
+
 static souk_err_t reserve(souk_db_conn_t *c, const char *order_id, json_t *items, const char *tp)
 {
-    char status[16];
-    line_t lines[64];
-    size_t n = read_lines(items, lines, 64);
+    char status[16], reason[96];
+    line_t lines[SOUK_ORDER_MAX_LINES];
+    size_t n = read_lines(items, lines);
+    const char *short_of = NULL;
     souk_err_t err = lock_reservation(c, order_id, status, NULL);
     if (err || status[0]) /* decided before, or cancelled first */
         return err;
     if (n == 0)
-        return SOUK_EINVAL;
-    if ((err = souk_db_savepoint(c, "reserve")) != SOUK_OK)
+        return reject(c, order_id, items, "the order's lines cannot be read", tp);
+    if ((err = take_all(c, lines, n, &short_of)) != SOUK_OK)
         return err;
-    const char *short_of = NULL;
-    for (size_t i = 0; i < n && !err && !short_of; i++) {
-        bool moved = false;
-        err = move_stock(c, &q_take, &lines[i], &moved);
-        if (!moved)
-            short_of = lines[i].product_id;
-    }
-    if (err)
-        return err;
-    json_t *data = json_pack("{s:s, s:O}", "order_id", order_id, "items", items);
     if (short_of) {
-        /* All or nothing: undo the lines already taken. */
-        char reason[96];
         snprintf(reason, sizeof(reason), "insufficient stock for product %s", short_of);
-        err = souk_db_rollback_to(c, "reserve");
-        json_object_set_new(data, "reason", json_string(reason));
-        if (err == SOUK_OK)
-            err = put(c, order_id, "rejected", json_array(), reason);
-        if (err == SOUK_OK)
-            err = product_emit(c, "inventory", "souk.inventory.rejected.v1", order_id, data, tp);
-    } else {
-        err = put(c, order_id, "reserved", items, NULL);
-        if (err == SOUK_OK)
-            err = product_emit(c, "inventory", "souk.inventory.reserved.v1", order_id, data, tp);
+        return reject(c, order_id, items, reason, tp);
     }
+    json_t *data = json_pack("{s:s, s:O}", "order_id", order_id, "items", items);
+    err = put(c, order_id, "reserved", items, NULL);
+    if (err == SOUK_OK)
+        err = product_emit(c, SOUK_TOPIC_INVENTORY, SOUK_EV_INVENTORY_RESERVED, order_id, data, tp);
     json_decref(data);
     return err;
 }
@@ -157,8 +177,8 @@ static souk_err_t release(souk_db_conn_t *c, const char *order_id, const char *t
         err = put(c, order_id, "cancelled", none, NULL);
         json_decref(none);
     } else if (err == SOUK_OK && strcmp(status, "reserved") == 0) {
-        line_t lines[64];
-        size_t n = read_lines(items, lines, 64);
+        line_t lines[SOUK_ORDER_MAX_LINES];
+        size_t n = read_lines(items, lines);
         for (size_t i = 0; i < n && !err; i++) {
             bool moved;
             err = move_stock(c, &q_give, &lines[i], &moved);
@@ -167,17 +187,21 @@ static souk_err_t release(souk_db_conn_t *c, const char *order_id, const char *t
             err = put(c, order_id, "released", items, NULL);
         json_t *data = json_pack("{s:s, s:O}", "order_id", order_id, "items", items);
         if (err == SOUK_OK)
-            err = product_emit(c, "inventory", "souk.inventory.released.v1", order_id, data, tp);
+            err = product_emit(c, SOUK_TOPIC_INVENTORY, SOUK_EV_INVENTORY_RELEASED, order_id, data,
+                               tp);
         json_decref(data);
     }
     json_decref(items);
     return err;
 }
 
+const char *const product_topics[] = {SOUK_TOPIC_ORDERS, NULL};
+const char *const product_types[] = {SOUK_EV_ORDER_PLACED, SOUK_EV_ORDER_CANCELLED, NULL};
+
 souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
 {
-    bool placed = strcmp(ev->type, "souk.order.placed.v1") == 0;
-    bool cancelled = strcmp(ev->type, "souk.order.cancelled.v1") == 0;
+    bool placed = strcmp(ev->type, SOUK_EV_ORDER_PLACED) == 0;
+    bool cancelled = strcmp(ev->type, SOUK_EV_ORDER_CANCELLED) == 0;
     if (!placed && !cancelled)
         return SOUK_OK; /* confirmed/rejected and future types need nothing here */
     const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
@@ -186,4 +210,52 @@ souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
     if (placed)
         return reserve(c, order_id, json_object_get(ev->data, "items"), ev->traceparent);
     return release(c, order_id, ev->traceparent);
+}
+
+souk_err_t product_on_dead_letter(souk_db_conn_t *c, const souk_event_t *ev, const char *reason,
+                                  void *ud)
+{
+    const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+    char status[16];
+    if (strcmp(ev->type, SOUK_EV_ORDER_PLACED) != 0 || !order_id ||
+        !souk_uuid_valid(order_id, strlen(order_id)))
+        return SOUK_OK; /* nothing to answer, or no one to answer to */
+    souk_err_t err = lock_reservation(c, order_id, status, NULL);
+    if (err || status[0])
+        return err;
+    return reject(c, order_id, json_object_get(ev->data, "items"),
+                  "the order could not be processed", ev->traceparent);
+}
+
+typedef struct {
+    const char *sql;
+    int seeded;
+} seed_t;
+
+static souk_err_t seed_tx(souk_db_conn_t *c, void *ud)
+{
+    seed_t *s = ud;
+    json_t *items = NULL;
+    bool seeded = false;
+    souk_err_t err = store_seed_demo(c, s->sql, &seeded, &items);
+    size_t i;
+    json_t *p;
+    json_array_foreach(items, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        if (err == SOUK_OK)
+            err = product_emit(c, SOUK_TOPIC_PRODUCTS, SOUK_EV_PRODUCT_CREATED, id, p, NULL);
+    }
+    s->seeded = seeded ? (int)json_array_size(items) : 0;
+    json_decref(items);
+    return err;
+}
+
+souk_err_t product_seed_demo(product_app_t *app, const char *sql)
+{
+    seed_t s = {sql, 0};
+    souk_err_t err = souk_db_run_tx(app->db, seed_tx, &s);
+    if (err == SOUK_OK && s.seeded)
+        souk_log_info("loaded the demo catalog (%d products)", s.seeded);
+    return err;
 }

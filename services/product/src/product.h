@@ -16,12 +16,10 @@
 #define PRODUCT_PRICE_MAX       999999999999LL /* below 10^12 */
 #define PRODUCT_STOCK_MAX       2147483647LL
 #define PRODUCT_BATCH_MAX       100
-#define PRODUCT_SOURCE          "/product-service"
 
 typedef struct {
     souk_db_pool_t *db;
     souk_jwt_verifier_t *verifier;
-    souk_bus_t *bus;
 } product_app_t;
 
 /* A create or patch request. NULL/unset members are absent. String members
@@ -63,12 +61,22 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_
                               long long *total) SOUK_MUST_CHECK;
 /* Products among ids (a JSON array of UUID strings), as a new JSON array. */
 souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items) SOUK_MUST_CHECK;
-/* Loads the demo catalog when the table is empty. */
-souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded) SOUK_MUST_CHECK;
+/* Runs the demo catalog's SQL when the table is empty; *seeded says
+ * whether it did. Then *items (when seeded) holds every product. */
+souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded,
+                           json_t **items) SOUK_MUST_CHECK;
 
 /* events.c */
 /* Handler of the orders topic: reserve on placed, release on cancelled. */
 souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud);
+/* Dead-letter hook: an order.placed that could not be handled still gets
+ * its inventory.rejected, so the order does not stay pending. */
+souk_err_t product_on_dead_letter(souk_db_conn_t *c, const souk_event_t *ev, const char *reason,
+                                  void *ud);
+extern const char *const product_topics[], *const product_types[];
+/* Loads the demo catalog (sql) into an empty table, with a product.created
+ * event per product, in one transaction. */
+souk_err_t product_seed_demo(product_app_t *app, const char *sql) SOUK_MUST_CHECK;
 /* Writes an event into the outbox (inside the caller's transaction). */
 souk_err_t product_emit(souk_db_conn_t *c, const char *topic, const char *type, const char *key,
                         json_t *data, const char *traceparent) SOUK_MUST_CHECK;

@@ -76,25 +76,36 @@ static void write_failed(souk_http_ctx_t *ctx, souk_err_t err)
 typedef souk_err_t (*write_fn)(souk_db_conn_t *c, const char *id, const product_input_t *in,
                                json_t **out);
 
+typedef struct {
+    write_fn fn;
+    const char *id, *type, *traceparent;
+    const product_input_t *in;
+    json_t *out;
+} write_t;
+
+static souk_err_t write_tx(souk_db_conn_t *c, void *ud)
+{
+    write_t *w = ud;
+    souk_err_t err = w->fn(c, w->id, w->in, &w->out);
+    const char *key = err ? NULL : json_string_value(json_object_get(w->out, "id"));
+    if (err == SOUK_OK)
+        err = product_emit(c, SOUK_TOPIC_PRODUCTS, w->type, key, w->out, w->traceparent);
+    if (err) {
+        json_decref(w->out);
+        w->out = NULL;
+    }
+    return err;
+}
+
 static souk_err_t write_with_event(souk_http_ctx_t *ctx, souk_db_conn_t *c, write_fn fn,
                                    const char *id, const product_input_t *in, const char *type,
                                    json_t **out)
 {
     char tp[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&ctx->trace, tp);
-    souk_err_t err = souk_db_begin(c);
-    if (err == SOUK_OK)
-        err = fn(c, id, in, out);
-    const char *key = err ? NULL : json_string_value(json_object_get(*out, "id"));
-    if (err == SOUK_OK)
-        err = product_emit(c, "products", type, key, *out, tp);
-    if (err == SOUK_OK)
-        err = souk_db_commit(c);
-    if (err) {
-        souk_db_rollback(c);
-        json_decref(*out);
-        *out = NULL;
-    }
+    write_t w = {.fn = fn, .id = id, .type = type, .traceparent = tp, .in = in};
+    souk_err_t err = souk_db_tx(c, write_tx, &w);
+    *out = w.out;
     return err;
 }
 
@@ -124,7 +135,7 @@ static void do_create(souk_http_ctx_t *ctx, void *ud)
     if (!c)
         return;
     json_t *p = NULL;
-    souk_err_t err = write_with_event(ctx, c, insert_fn, NULL, &in, "souk.product.created.v1", &p);
+    souk_err_t err = write_with_event(ctx, c, insert_fn, NULL, &in, SOUK_EV_PRODUCT_CREATED, &p);
     if (err) {
         write_failed(ctx, err);
         return;
@@ -149,7 +160,7 @@ static void do_patch(souk_http_ctx_t *ctx, void *ud)
         return;
     json_t *p = NULL;
     souk_err_t err =
-        write_with_event(ctx, c, store_product_update, id, &in, "souk.product.updated.v1", &p);
+        write_with_event(ctx, c, store_product_update, id, &in, SOUK_EV_PRODUCT_UPDATED, &p);
     if (err)
         write_failed(ctx, err);
     else
@@ -167,8 +178,7 @@ static void do_delete(souk_http_ctx_t *ctx, void *ud)
     if (!c)
         return;
     json_t *gone = NULL;
-    souk_err_t err =
-        write_with_event(ctx, c, delete_fn, id, NULL, "souk.product.deleted.v1", &gone);
+    souk_err_t err = write_with_event(ctx, c, delete_fn, id, NULL, SOUK_EV_PRODUCT_DELETED, &gone);
     json_decref(gone);
     if (err)
         souk_svc_fail(ctx, err);

@@ -68,12 +68,8 @@ static souk_err_t one_row(souk_db_conn_t *c, const souk_db_stmt_t *st, int n,
                           const char *const *params, json_t **out)
 {
     PGresult *res;
-    souk_err_t err = souk_db_query(c, st, n, params, &res);
-    if (err)
-        return err;
-    if (PQntuples(res) == 0)
-        err = SOUK_ENOTFOUND;
-    else
+    souk_err_t err = souk_db_query_one(c, st, n, params, &res);
+    if (err == SOUK_OK)
         *out = row_json(res, 0);
     PQclear(res);
     return err;
@@ -132,33 +128,23 @@ souk_err_t store_product_delete(souk_db_conn_t *c, const char *id)
 souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_t **items,
                               long long *total)
 {
-    char min[24], max[24], limit[24], offset[24];
+    char min[24], max[24];
     snprintf(min, sizeof(min), "%lld", q->min_price);
     snprintf(max, sizeof(max), "%lld", q->max_price);
-    snprintf(limit, sizeof(limit), "%ld", q->page.limit);
-    snprintf(offset, sizeof(offset), "%ld", (q->page.page - 1) * q->page.limit);
     char *pattern = q->q ? souk_db_like_contains(q->q) : NULL;
-    const char *p[] = {pattern, q->category, q->has_min ? min : NULL, q->has_max ? max : NULL,
-                       limit,   offset};
-    PGresult *res = NULL;
-    souk_err_t err = souk_db_query(c, &q_list[q->sort], 6, p, &res);
-    if (err)
-        goto out;
-    int n = PQntuples(res);
-    *items = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(*items, row_json(res, i));
-    /* The total is its own statement: a count(*) OVER () would force the page
-     * query to visit every match, and alone the planner picks the trigram
-     * index for it while the page may walk an ordered index and stop early. */
-    PQclear(res);
-    res = NULL;
-    if ((err = souk_db_query(c, &q_count, 4, p, &res)) == SOUK_OK)
-        *total = souk_db_int(res, 0, 0);
-    else
-        json_decref(*items);
-out:
-    PQclear(res);
+    /* The total is its own statement (souk_db_page): alone, the planner
+     * picks the trigram index for it, while the page may walk an ordered
+     * index and stop early. */
+    souk_db_page_query_t pq = {.rows = &q_list[q->sort],
+                               .count = &q_count,
+                               .nparams = 4,
+                               .params =
+                                   (const char *[]){pattern, q->category, q->has_min ? min : NULL,
+                                                    q->has_max ? max : NULL},
+                               .limit = q->page.limit,
+                               .offset = (q->page.page - 1) * q->page.limit,
+                               .row = row_json};
+    souk_err_t err = souk_db_page(c, &pq, items, total);
     souk_free(pattern);
     return err;
 }
@@ -193,7 +179,9 @@ souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items)
     return err;
 }
 
-souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded)
+static const souk_db_stmt_t q_all = {"product_all", "SELECT " COLS " FROM products ORDER BY id"};
+
+souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded, json_t **items)
 {
     PGresult *res;
     *seeded = false;
@@ -205,7 +193,13 @@ souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded)
     if (!empty)
         return SOUK_OK;
     souk_db_stmt_t seed = {"", sql};
-    err = souk_db_query(c, &seed, 0, NULL, NULL);
-    *seeded = err == SOUK_OK;
-    return err;
+    if ((err = souk_db_query(c, &seed, 0, NULL, NULL)) != SOUK_OK ||
+        (err = souk_db_query(c, &q_all, 0, NULL, &res)) != SOUK_OK)
+        return err;
+    *items = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(*items, row_json(res, r));
+    PQclear(res);
+    *seeded = true;
+    return SOUK_OK;
 }

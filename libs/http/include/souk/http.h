@@ -103,7 +103,8 @@ void souk_router_free(souk_router_t *r); /* NULL ok */
 /* method NULL matches every method. data is borrowed. */
 void souk_router_add(souk_router_t *r, const char *method, const char *tmpl, void *data);
 /* True and *m filled when a route matches; otherwise false with
- * m->path_known and m->allow set. Captured values live in arena. */
+ * m->path_known and m->allow set. Captured values live in arena (NULL: none
+ * are captured). */
 bool souk_router_match(const souk_router_t *r, const char *method, const char *path,
                        souk_arena_t *arena, souk_route_match_t *m);
 
@@ -204,6 +205,7 @@ typedef struct {
     const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
     const void *body;
     size_t body_len;
+    bool path_as_is;         /* send the path exactly as given (no dot-segment removal) */
     long timeout_ms;         /* whole exchange; default 10000 */
     long connect_timeout_ms; /* default 2000 */
     size_t max_response;     /* default 8 MiB */
