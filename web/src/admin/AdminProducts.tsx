@@ -131,7 +131,7 @@ export function AdminProducts() {
                   <th scope="row">
                     <Link to={`/admin/products/${p.id}`}>{p.name}</Link>
                   </th>
-                  <td>{p.sku ?? '—'}</td>
+                  <td className="nowrap">{p.sku ?? '—'}</td>
                   <td>{p.category ?? '—'}</td>
                   <td className="num">
                     <Price cents={p.price_cents} currency={p.currency} />

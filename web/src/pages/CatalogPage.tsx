@@ -118,7 +118,7 @@ function Filters({ params, onApply }: { params: CatalogParams; onApply: (p: Cata
   );
 }
 
-function ProductCard({ p }: { p: Product }) {
+function ProductCard({ p, onAdded }: { p: Product; onAdded: (p: Product) => void }) {
   const cart = useCart();
   return (
     <li className="card product-card">
@@ -134,7 +134,10 @@ function ProductCard({ p }: { p: Product }) {
         type="button"
         className="btn"
         disabled={p.stock <= 0}
-        onClick={() => cart.add(p, 1)}
+        onClick={() => {
+          cart.add(p, 1);
+          onAdded(p);
+        }}
       >
         Add to cart<span className="visually-hidden">: {p.name}</span>
       </button>
@@ -152,6 +155,7 @@ export function CatalogPage() {
     queryFn: ({ signal }) => api.listProducts(query, signal),
     placeholderData: keepPreviousData,
   });
+  const [added, setAdded] = useState<string | null>(null);
   const apply = (p: CatalogParams) => setSp(writeParams(p));
   const filtered = Boolean(params.q || params.category || params.min || params.max);
 
@@ -165,6 +169,13 @@ export function CatalogPage() {
           <p>
             {list.data.total} {list.data.total === 1 ? 'product' : 'products'}
             {params.q && <> for “{params.q}”</>}
+          </p>
+        )}
+      </div>
+      <div role="status" aria-live="polite" className="added">
+        {added && (
+          <p className="alert alert-success">
+            {added} <Link to="/cart">View cart</Link>
           </p>
         )}
       </div>
@@ -183,7 +194,7 @@ export function CatalogPage() {
       {list.data && list.data.items.length > 0 && (
         <ul className="product-grid" aria-busy={list.isPlaceholderData} data-testid="product-grid">
           {list.data.items.map((p) => (
-            <ProductCard key={p.id} p={p} />
+            <ProductCard key={p.id} p={p} onAdded={(x) => setAdded(`Added ${x.name} to your cart.`)} />
           ))}
         </ul>
       )}
