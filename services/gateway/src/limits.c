@@ -59,8 +59,11 @@ bool gw_ratelimit_take(gw_ratelimit_t *rl, const char *client, long *retry_after
     uint32_t h = fnv1a(client);
     bucket_t *b = &rl->slots[h % RL_SLOTS];
     pthread_mutex_t *lock = &rl->locks[h % RL_STRIPES];
-    uint64_t now = souk_now_mono_ns();
     pthread_mutex_lock(lock);
+    /* Read the clock under the lock: a reading taken before another
+     * thread's update would be older than last_ns, and the unsigned
+     * difference would refill the bucket to the brim. */
+    uint64_t now = souk_now_mono_ns();
     if (strncmp(b->client, client, sizeof(b->client)) != 0) {
         snprintf(b->client, sizeof(b->client), "%s", client);
         b->tokens = rl->burst;

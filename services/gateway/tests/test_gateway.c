@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "../src/gateway.h"
@@ -73,11 +74,52 @@ static void test_ratelimit(void **state)
     gw_ratelimit_free(rl);
 }
 
+typedef struct {
+    gw_ratelimit_t *rl;
+    const char *client;
+    int taken;
+} hammer_t;
+
+static void *hammer(void *p)
+{
+    hammer_t *h = p;
+    long retry;
+    for (int i = 0; i < 20000; i++)
+        h->taken += gw_ratelimit_take(h->rl, h->client, &retry);
+    return NULL;
+}
+
+/* Under threads the bucket never hands out more than burst + rate x time,
+ * and clients in other slots are not starved by a hammered one. */
+static void test_ratelimit_threads(void **state)
+{
+    gw_ratelimit_t *rl = gw_ratelimit_new(10, 50);
+    enum { N = 8 };
+    hammer_t h[N];
+    pthread_t t[N];
+    uint64_t t0 = souk_now_mono_ns();
+    for (int i = 0; i < N; i++) {
+        h[i] = (hammer_t){rl, i < N - 1 ? "192.0.2.1" : "192.0.2.99", 0};
+        pthread_create(&t[i], NULL, hammer, &h[i]);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    double secs = (double)(souk_now_mono_ns() - t0) / 1e9;
+    int shared = 0;
+    for (int i = 0; i < N - 1; i++)
+        shared += h[i].taken;
+    assert_true(shared >= 50);
+    assert_true(shared <= 50 + (int)(10 * secs) + 1);
+    assert_true(h[N - 1].taken >= 50); /* the other client had its own bucket */
+    gw_ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_ratelimit),
+        cmocka_unit_test(test_ratelimit_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
