@@ -75,3 +75,81 @@ export async function phoneAndKeyboard() {
     });
   }, { viewport: { width: 390, height: 844 } });
 }
+
+export async function adminOrdersAndUsers() {
+  const { adminToken, apiCall, apiLogin, ADMIN_EMAIL, ADMIN_PASSWORD, unique, until } = await import('./lib.mjs');
+  return runTest('an admin filters orders by user, cancels one, disables the user, edits and deletes a product', async (t) => {
+    const { page } = t;
+    const token = await adminToken();
+    const tag = unique('ao');
+    const product = await apiCall('POST', '/products', { token, body: { name: `Widget ${tag}`, price_cents: 999, stock: 4 } });
+    const customer = await apiRegister('ordering');
+    const ctoken = (await apiLogin(customer.email, customer.password)).access_token;
+    const order = await apiCall('POST', '/orders', {
+      token: ctoken,
+      headers: { 'Idempotency-Key': tag },
+      body: { items: [{ product_id: product.id, quantity: 2 }] },
+    });
+
+    await t.step('log in and filter the orders by the customer', async () => {
+      await t.goto('/login?next=/admin/orders');
+      await uiLogin(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+      await page.getByRole('heading', { level: 1, name: 'Orders' }).waitFor();
+      await page.getByLabel('User id').fill(customer.user.id);
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL((u) => u.searchParams.get('user_id') === customer.user.id);
+      await until('one row for the customer', async () => (await page.getByTestId('admin-order-row').count()) === 1);
+      await page.getByRole('link', { name: `#${order.id.slice(0, 8)}` }).waitFor();
+    });
+
+    await t.step('cancel the customer order', async () => {
+      const row = page.getByTestId('admin-order-row');
+      await until('the order to be confirmed', async () => {
+        await page.reload();
+        await row.first().waitFor();
+        return (await row.getByTestId('order-status').textContent()) === 'Confirmed';
+      });
+      await row.getByRole('button', { name: /^Cancel/ }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel order' }).click();
+      await until('the order to be cancelled', async () => (await row.getByTestId('order-status').textContent()) === 'Cancelled');
+      const o = await apiCall('GET', `/orders/${order.id}`, { token: ctoken });
+      expect(o.status === 'cancelled', `the API says ${o.status}`);
+    });
+
+    await t.step('find the customer and disable the account', async () => {
+      await page.getByRole('navigation', { name: 'Back office' }).getByRole('link', { name: 'Users' }).click();
+      await page.getByLabel('Search by email or name').fill(customer.email);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await until('one user row', async () => (await page.getByTestId('admin-user-row').count()) === 1);
+      const row = page.getByTestId('admin-user-row');
+      await row.getByRole('button', { name: /^Disable/ }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Disable account' }).click();
+      await row.getByText('Disabled').waitFor();
+      const res = await fetch(`${(await import('./lib.mjs')).BASE_URL}/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email: customer.email, password: customer.password }),
+      });
+      expect(res.status === 403, `a disabled account cannot log in (got ${res.status})`);
+    });
+
+    await t.step('edit the product, then delete it', async () => {
+      await t.goto(`/admin/products/${product.id}`);
+      await page.getByRole('heading', { name: `Edit ${product.name}` }).waitFor();
+      await page.getByLabel('Price').fill('12.50');
+      await page.getByLabel('Description').fill('Now with a description');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByText(`${product.name} was saved.`).waitFor();
+      const saved = await apiCall('GET', `/products/${product.id}`);
+      expect(saved.price_cents === 1250 && saved.description === 'Now with a description', `saved: ${saved.price_cents} ${saved.description}`);
+      await page.getByLabel('Search products').fill(product.name);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await until('one product row', async () => (await page.getByTestId('admin-product-row').count()) === 1);
+      await page.getByRole('button', { name: `Delete ${product.name}` }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Delete product' }).click();
+      await page.getByText('No products.').waitFor();
+      await t.goto(`/item/${product.id}`);
+      await page.getByRole('heading', { name: 'Product not found' }).waitFor();
+    });
+  });
+}
