@@ -51,8 +51,8 @@ souk_err_t souk_gql_document_parse(const souk_gql_schema_t *schema, const char *
         souk_gql_doc_free(doc);
         return SOUK_EINVAL;
     }
-    gql_diag_t d = {.errors = json_array(), .max = SOUK_GQL_MAX_ERRORS,
-                    .code = "GRAPHQL_VALIDATION_FAILED"};
+    gql_diag_t d = {
+        .errors = json_array(), .max = SOUK_GQL_MAX_ERRORS, .code = "GRAPHQL_VALIDATION_FAILED"};
     souk_gql__validate_rules(schema, doc->arena, &doc->ast, &d);
     if (json_array_size(d.errors) == 0)
         souk_gql__validate_overlap(schema, doc->arena, &doc->ast, &d);

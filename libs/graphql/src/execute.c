@@ -200,7 +200,8 @@ static json_t *path_of(const rnode_t *n)
 {
     json_t *p = json_array();
     for (; n && n->parent; n = n->parent)
-        json_array_insert_new(p, 0, n->key ? json_string(n->key) : json_integer((json_int_t)n->index));
+        json_array_insert_new(p, 0,
+                              n->key ? json_string(n->key) : json_integer((json_int_t)n->index));
     return p;
 }
 
@@ -212,8 +213,8 @@ static void null_out(rnode_t *n)
     n->state = RN_NULL;
 }
 
-static void field_error(souk_gql_exec_t *ex, rnode_t *node, const group_t *g,
-                        souk_gql_code_t code, const char *message)
+static void field_error(souk_gql_exec_t *ex, rnode_t *node, const group_t *g, souk_gql_code_t code,
+                        const char *message)
 {
     gql_loc_t loc = g->nodes[0]->loc;
     json_t *e = souk_gql__error_json(message, &loc, 1, NULL);
@@ -230,9 +231,9 @@ static bool if_argument(souk_gql_exec_t *ex, const gql_directive_t *d, bool *out
     for (const gql_arg_t *a = d->args; a; a = a->next) {
         if (strcmp(a->name, "if") != 0)
             continue;
-        const json_t *v = a->value->kind == GQL_V_VAR ? json_object_get(ex->vars, a->value->str)
+        const json_t *v = a->value->kind == GQL_V_VAR    ? json_object_get(ex->vars, a->value->str)
                           : a->value->kind == GQL_V_BOOL ? json_boolean(a->value->boolean)
-                                                          : NULL;
+                                                         : NULL;
         if (json_is_boolean(v)) {
             *out = json_is_true(v);
             return true;
@@ -318,7 +319,8 @@ static groups_t *subfields(souk_gql_exec_t *ex, const gql_type_t *obj, const gro
     return out;
 }
 
-/* ---- batches ---------------------------------------------------------------------------------- */
+/* ---- batches ----------------------------------------------------------------------------------
+ */
 
 static void batch_cleanup(void *p)
 {
@@ -372,18 +374,19 @@ static size_t batch_entry(souk_gql_exec_t *ex, souk_gql_batch_t *b, const char *
     return b->n++;
 }
 
-/* ---- completing values (spec 6.4.3) ------------------------------------------------------------ */
+/* ---- completing values (spec 6.4.3) ------------------------------------------------------------
+ */
 
 static void run_group(souk_gql_exec_t *ex, rnode_t *obj, const gql_type_t *t, json_t *value,
                       const group_t *g);
 static void complete_value(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
                            const gql_tref_t *type, json_t *v);
 
-static void field_errorf(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
-                         souk_gql_code_t code, const char *fmt, ...) SOUK_PRINTF(5, 6);
+static void field_errorf(souk_gql_exec_t *ex, const task_t *c, rnode_t *node, souk_gql_code_t code,
+                         const char *fmt, ...) SOUK_PRINTF(5, 6);
 
-static void field_errorf(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
-                         souk_gql_code_t code, const char *fmt, ...)
+static void field_errorf(souk_gql_exec_t *ex, const task_t *c, rnode_t *node, souk_gql_code_t code,
+                         const char *fmt, ...)
 {
     char msg[MESSAGE_MAX];
     va_list ap;
@@ -408,8 +411,8 @@ static void complete_list(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
 {
     if (!json_is_array(v)) {
         field_errorf(ex, c, node, SOUK_GQL_INTERNAL,
-                     "Expected Iterable, but did not find one for field \"%s.%s\".",
-                     c->ptype->name, c->def->name);
+                     "Expected Iterable, but did not find one for field \"%s.%s\".", c->ptype->name,
+                     c->def->name);
         return;
     }
     size_t n = json_array_size(v);
@@ -422,8 +425,8 @@ static void complete_list(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
     }
 }
 
-static void complete_leaf(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
-                          const gql_type_t *t, json_t *v)
+static void complete_leaf(souk_gql_exec_t *ex, const task_t *c, rnode_t *node, const gql_type_t *t,
+                          json_t *v)
 {
     souk_buf_t msg;
     json_t *out;
@@ -480,7 +483,8 @@ static void complete_value(souk_gql_exec_t *ex, const task_t *c, rnode_t *node,
     }
 }
 
-/* ---- resolving fields (spec 6.4.2) ---------------------------------------------------------------- */
+/* ---- resolving fields (spec 6.4.2)
+ * ---------------------------------------------------------------- */
 
 static void suspend(souk_gql_exec_t *ex, const task_t *c, souk_gql_answer_t *ans)
 {
@@ -594,7 +598,8 @@ static void run_group(souk_gql_exec_t *ex, rnode_t *obj, const gql_type_t *t, js
     souk_buf_cleanup(&msg);
 }
 
-/* ---- waves ------------------------------------------------------------------------------------------ */
+/* ---- waves
+ * ------------------------------------------------------------------------------------------ */
 
 static void resume_task(souk_gql_exec_t *ex, task_t *t)
 {
@@ -670,7 +675,8 @@ unsigned souk_gql_exec_waves(const souk_gql_exec_t *ex)
     return ex->waves;
 }
 
-/* ---- the host's side of a wave ------------------------------------------------------------------ */
+/* ---- the host's side of a wave ------------------------------------------------------------------
+ */
 
 size_t souk_gql_exec_batch_count(const souk_gql_exec_t *ex)
 {
@@ -735,12 +741,13 @@ void souk_gql_batch_fail(souk_gql_batch_t *b, size_t i, souk_gql_code_t code, co
     e->answered = e->failed = true;
 }
 
-/* ---- setting up and the result ----------------------------------------------------------------- */
+/* ---- setting up and the result -----------------------------------------------------------------
+ */
 
 static void request_error(json_t *errors, const char *message, const gql_loc_t *loc)
 {
-    json_array_append_new(errors, souk_gql__error_json(message, loc, loc ? 1 : 0,
-                                                       "BAD_USER_INPUT"));
+    json_array_append_new(errors,
+                          souk_gql__error_json(message, loc, loc ? 1 : 0, "BAD_USER_INPUT"));
 }
 
 static void variable_error(json_t *errors, const gql_vardef_t *d, const gql_tref_t *t,
@@ -776,8 +783,7 @@ static json_t *coerce_variables(souk_gql_exec_t *ex, const json_t *given, json_t
         }
         if ((x = souk_gql__coerce_variable(d->name, in, t, msgs)))
             json_object_set_new(vars, d->name, x);
-        json_array_foreach (msgs, i, m)
-            request_error(errors, json_string_value(m), &d->loc);
+        json_array_foreach(msgs, i, m) request_error(errors, json_string_value(m), &d->loc);
         json_array_clear(msgs);
     }
     json_decref(msgs);
@@ -791,8 +797,9 @@ static const gql_def_t *choose(const souk_gql_doc_t *doc, const char *name, json
     if (!op && name)
         snprintf(msg, sizeof(msg), "Unknown operation named \"%.200s\".", name);
     else if (!op)
-        snprintf(msg, sizeof(msg), "Must provide operation name if query contains multiple "
-                                   "operations.");
+        snprintf(msg, sizeof(msg),
+                 "Must provide operation name if query contains multiple "
+                 "operations.");
     else if (op->op == SOUK_GQL_SUBSCRIPTION)
         snprintf(msg, sizeof(msg), "Subscriptions are not supported.");
     else
@@ -803,8 +810,7 @@ static const gql_def_t *choose(const souk_gql_doc_t *doc, const char *name, json
 
 souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers_t *resolvers,
                              const char *operation_name, const json_t *variables, void *host,
-                             const souk_gql_limits_t *lim, souk_gql_exec_t **out,
-                             json_t **errors)
+                             const souk_gql_limits_t *lim, souk_gql_exec_t **out, json_t **errors)
 {
     souk_gql_limits_t defaults;
     souk_err_t rc = SOUK_EINVAL;
@@ -823,8 +829,10 @@ souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers
         lim = &defaults;
     }
     if (variables && !json_is_object(variables)) {
-        request_error(errs, "Variables must be provided as an Object where each property is a "
-                            "variable value.", NULL);
+        request_error(errs,
+                      "Variables must be provided as an Object where each property is a "
+                      "variable value.",
+                      NULL);
         goto out;
     }
     if (!(ex->op = choose(doc, operation_name, errs)))
@@ -833,7 +841,8 @@ souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers
     ex->vars = keep(ex, coerce_variables(ex, variables, errs));
     if (json_array_size(errs))
         goto out;
-    gql_diag_t d = {.errors = errs, .max = SOUK_GQL_MAX_ERRORS, .code = "GRAPHQL_VALIDATION_FAILED"};
+    gql_diag_t d = {
+        .errors = errs, .max = SOUK_GQL_MAX_ERRORS, .code = "GRAPHQL_VALIDATION_FAILED"};
     souk_gql__check_limits(ex->s, ex->a, &doc->ast, ex->op, ex->vars, lim, &d);
     if (json_array_size(errs)) {
         rc = SOUK_ELIMIT;

@@ -171,17 +171,17 @@ typedef struct gql_def {
     const char *desc;
     const char *name; /* NULL for anonymous operations and schema */
     gql_loc_t name_loc;
-    souk_gql_op_t op;         /* operation */
-    gql_vardef_t *vars;       /* operation */
+    souk_gql_op_t op;   /* operation */
+    gql_vardef_t *vars; /* operation */
     gql_directive_t *directives;
-    gql_selset_t *selset;     /* operation, fragment */
-    const char *type_cond;    /* fragment */
+    gql_selset_t *selset;  /* operation, fragment */
+    const char *type_cond; /* fragment */
     gql_loc_t type_loc;
-    gql_namelist_t *names;    /* implements / union members / directive locations / schema ops */
-    gql_fielddef_t *fields;   /* object, interface */
-    gql_inputdef_t *inputs;   /* input object fields, directive arguments */
-    gql_enumdef_t *values;    /* enum */
-    bool repeatable;          /* directive */
+    gql_namelist_t *names;  /* implements / union members / directive locations / schema ops */
+    gql_fielddef_t *fields; /* object, interface */
+    gql_inputdef_t *inputs; /* input object fields, directive arguments */
+    gql_enumdef_t *values;  /* enum */
+    bool repeatable;        /* directive */
     struct gql_def *next;
 } gql_def_t;
 
@@ -262,14 +262,7 @@ gql_loc_t souk_gql__loc_at(const char *src, size_t len, size_t offset);
 
 /* ---- schema model ---------------------------------------------------------- */
 
-typedef enum {
-    GQL_SCALAR,
-    GQL_OBJECT,
-    GQL_INTERFACE,
-    GQL_UNION,
-    GQL_ENUM,
-    GQL_INPUT
-} gql_kind_t;
+typedef enum { GQL_SCALAR, GQL_OBJECT, GQL_INTERFACE, GQL_UNION, GQL_ENUM, GQL_INPUT } gql_kind_t;
 
 typedef enum {
     GQL_SC_CUSTOM,
@@ -406,7 +399,7 @@ const gql_ivalue_t *souk_gql__arg(const gql_ivalue_t *args, size_t nargs, const 
 /* The field definition a selection of `name` on parent means, including the
  * meta fields __typename (any composite) and __schema/__type (query root). */
 const gql_field_t *souk_gql__field_def(const souk_gql_schema_t *s, const gql_type_t *parent,
-                                        const char *name);
+                                       const char *name);
 /* typeFromAST: NULL when a named type is unknown. Allocates from a. */
 gql_tref_t *souk_gql__tref_from_ast(const souk_gql_schema_t *s, souk_arena_t *a,
                                     const gql_typeref_t *t);
@@ -470,8 +463,8 @@ void souk_gql__print_string(souk_buf_t *b, const char *s, size_t n);
 
 /* suggestionList + didYouMean: appends " Did you mean ...?" when any of the
  * n options is close to input. prefix: NULL or "to use an inline fragment on". */
-void souk_gql__did_you_mean(souk_buf_t *b, const char *input, const char *const *options,
-                            size_t n, const char *prefix);
+void souk_gql__did_you_mean(souk_buf_t *b, const char *input, const char *const *options, size_t n,
+                            const char *prefix);
 /* graphql-js naturalCompare. */
 int souk_gql__natural_compare(const char *a, const char *b);
 
@@ -499,8 +492,7 @@ bool souk_gql__argument_values(const gql_ivalue_t *defs, size_t ndefs, const gql
 
 /* Result coercion of a leaf: *out is a new reference; false with msg set when
  * the value cannot be represented. */
-bool souk_gql__serialize_leaf(const gql_type_t *t, const json_t *in, json_t **out,
-                              souk_buf_t *msg);
+bool souk_gql__serialize_leaf(const gql_type_t *t, const json_t *in, json_t **out, souk_buf_t *msg);
 
 /* ---- validation (validate*.c, overlap.c, limits.c) ---------------------------- */
 
@@ -528,9 +520,9 @@ void souk_gql__validate_overlap(const souk_gql_schema_t *s, souk_arena_t *a,
 /* souk's limits (depth, aliases, cost) on a valid document. vars: coerced
  * variables, or NULL at validation time (then a variable counts as its
  * default, else as the default list size). */
-void souk_gql__check_limits(const souk_gql_schema_t *s, souk_arena_t *a,
-                            const gql_document_t *doc, const gql_def_t *only_op,
-                            const json_t *vars, const souk_gql_limits_t *lim, gql_diag_t *d);
+void souk_gql__check_limits(const souk_gql_schema_t *s, souk_arena_t *a, const gql_document_t *doc,
+                            const gql_def_t *only_op, const json_t *vars,
+                            const souk_gql_limits_t *lim, gql_diag_t *d);
 
 /* GetOperation (spec 6.1): NULL when none can be chosen. */
 const gql_def_t *souk_gql__operation(const souk_gql_doc_t *doc, const char *name);

@@ -11,8 +11,8 @@
 
 static const char *kind_name(gql_kind_t k)
 {
-    static const char *const names[] = {"SCALAR", "OBJECT",   "INTERFACE",
-                                        "UNION",  "ENUM",     "INPUT_OBJECT"};
+    static const char *const names[] = {"SCALAR", "OBJECT", "INTERFACE",
+                                        "UNION",  "ENUM",   "INPUT_OBJECT"};
     return names[k];
 }
 
@@ -190,9 +190,8 @@ static void args_field(const souk_gql_info_t *info, souk_gql_answer_t *ans)
     bool incl = json_is_true(json_object_get(info->args, "includeDeprecated"));
     json_t *all = json_object_get(info->parent, "args"), *out = json_array(), *a;
     size_t i;
-    json_array_foreach (all, i, a)
-        if (incl || !json_is_true(json_object_get(a, "isDeprecated")))
-            json_array_append(out, a);
+    json_array_foreach(all, i, a) if (incl || !json_is_true(json_object_get(a, "isDeprecated")))
+        json_array_append(out, a);
     souk_gql_answer_value(ans, out);
 }
 
@@ -205,9 +204,8 @@ static void add(souk_gql_resolvers_t *r, const char *type, const char *field,
 
 void souk_gql__introspection_register(souk_gql_resolvers_t *r)
 {
-    static const char *const schema_fields[] = {"description",  "types",
-                                                "queryType",    "mutationType",
-                                                "subscriptionType", "directives"};
+    static const char *const schema_fields[] = {
+        "description", "types", "queryType", "mutationType", "subscriptionType", "directives"};
     static const char *const type_fields[] = {"description", "specifiedByURL", "fields",
                                               "interfaces",  "possibleTypes",  "enumValues",
                                               "inputFields", "isOneOf"};

@@ -346,7 +346,7 @@ static bool read_string(gql_lexer_t *lx, size_t start)
             break;
         if (c == '\\') {
             size_t size;
-            long cp = at(lx, pos + 1) != 'u'  ? escape_char(lx, pos, &size)
+            long cp = at(lx, pos + 1) != 'u'   ? escape_char(lx, pos, &size)
                       : at(lx, pos + 2) == '{' ? escape_variable(lx, pos, &size)
                                                : escape_fixed(lx, pos, &size);
             if (cp < 0)
@@ -445,7 +445,8 @@ static bool read_block_string(gql_lexer_t *lx, size_t start)
             lx->line_start = line_start;
             return ok;
         }
-        if (c == '\\' && at(lx, pos + 1) == '"' && at(lx, pos + 2) == '"' && at(lx, pos + 3) == '"') {
+        if (c == '\\' && at(lx, pos + 1) == '"' && at(lx, pos + 2) == '"' &&
+            at(lx, pos + 3) == '"') {
             souk_gql__putn(&raw, "\"\"\"", 3);
             pos += 4;
         } else if (c == '\n' || c == '\r') {
@@ -544,8 +545,9 @@ static bool unexpected_char(gql_lexer_t *lx, size_t pos)
     char cp[48];
     size_t size;
     if (at(lx, pos) == '\'')
-        return fail(lx, pos, "Unexpected single quote character ('), did you mean to use a double "
-                             "quote (\")?");
+        return fail(lx, pos,
+                    "Unexpected single quote character ('), did you mean to use a double "
+                    "quote (\")?");
     print_code_point(lx, pos, cp, sizeof(cp));
     if (decode_utf8(lx, pos, &size) < 0)
         return fail(lx, pos, "Invalid character: %s.", cp);
@@ -607,16 +609,26 @@ void souk_gql__lexer_init(gql_lexer_t *lx, souk_arena_t *a, const char *src, siz
 const char *souk_gql__token_kind_desc(gql_tokkind_t kind)
 {
     static const char *const names[] = {
-        [GQL_TOK_SOF] = "<SOF>",       [GQL_TOK_EOF] = "<EOF>",
-        [GQL_TOK_BANG] = "\"!\"",      [GQL_TOK_DOLLAR] = "\"$\"",
-        [GQL_TOK_AMP] = "\"&\"",       [GQL_TOK_PAREN_L] = "\"(\"",
-        [GQL_TOK_PAREN_R] = "\")\"",   [GQL_TOK_SPREAD] = "\"...\"",
-        [GQL_TOK_COLON] = "\":\"",     [GQL_TOK_EQUALS] = "\"=\"",
-        [GQL_TOK_AT] = "\"@\"",        [GQL_TOK_BRACKET_L] = "\"[\"",
-        [GQL_TOK_BRACKET_R] = "\"]\"", [GQL_TOK_BRACE_L] = "\"{\"",
-        [GQL_TOK_PIPE] = "\"|\"",      [GQL_TOK_BRACE_R] = "\"}\"",
-        [GQL_TOK_NAME] = "Name",       [GQL_TOK_INT] = "Int",
-        [GQL_TOK_FLOAT] = "Float",     [GQL_TOK_STRING] = "String",
+        [GQL_TOK_SOF] = "<SOF>",
+        [GQL_TOK_EOF] = "<EOF>",
+        [GQL_TOK_BANG] = "\"!\"",
+        [GQL_TOK_DOLLAR] = "\"$\"",
+        [GQL_TOK_AMP] = "\"&\"",
+        [GQL_TOK_PAREN_L] = "\"(\"",
+        [GQL_TOK_PAREN_R] = "\")\"",
+        [GQL_TOK_SPREAD] = "\"...\"",
+        [GQL_TOK_COLON] = "\":\"",
+        [GQL_TOK_EQUALS] = "\"=\"",
+        [GQL_TOK_AT] = "\"@\"",
+        [GQL_TOK_BRACKET_L] = "\"[\"",
+        [GQL_TOK_BRACKET_R] = "\"]\"",
+        [GQL_TOK_BRACE_L] = "\"{\"",
+        [GQL_TOK_PIPE] = "\"|\"",
+        [GQL_TOK_BRACE_R] = "\"}\"",
+        [GQL_TOK_NAME] = "Name",
+        [GQL_TOK_INT] = "Int",
+        [GQL_TOK_FLOAT] = "Float",
+        [GQL_TOK_STRING] = "String",
         [GQL_TOK_BLOCK_STRING] = "BlockString",
     };
     return (unsigned)kind < SOUK_ARRAY_LEN(names) ? names[kind] : "?";

@@ -165,8 +165,8 @@ static double cost(lim_t *l, const gql_type_t *parent, const gql_selset_t *set, 
         if (s->kind == GQL_SEL_FIELD && !is_meta(s->name))
             total += field_cost(l, parent, s, pending);
         else if (s->kind == GQL_SEL_INLINE)
-            total += cost(l, s->type_cond ? souk_gql__type(l->s, s->type_cond) : parent,
-                          s->selset, pending);
+            total += cost(l, s->type_cond ? souk_gql__type(l->s, s->type_cond) : parent, s->selset,
+                          pending);
         else if (s->kind == GQL_SEL_SPREAD)
             total += fragment_cost(l, s->name, pending);
         if (total > COST_CAP)
@@ -175,7 +175,8 @@ static double cost(lim_t *l, const gql_type_t *parent, const gql_selset_t *set, 
     return total;
 }
 
-/* ---- entry point ------------------------------------------------------------------------------ */
+/* ---- entry point ------------------------------------------------------------------------------
+ */
 
 static void check_operation(lim_t *l, const gql_def_t *op, gql_diag_t *d)
 {
@@ -197,9 +198,9 @@ static void check_operation(lim_t *l, const gql_def_t *op, gql_diag_t *d)
     }
 }
 
-void souk_gql__check_limits(const souk_gql_schema_t *s, souk_arena_t *a,
-                            const gql_document_t *doc, const gql_def_t *only_op,
-                            const json_t *vars, const souk_gql_limits_t *lim, gql_diag_t *d)
+void souk_gql__check_limits(const souk_gql_schema_t *s, souk_arena_t *a, const gql_document_t *doc,
+                            const gql_def_t *only_op, const json_t *vars,
+                            const souk_gql_limits_t *lim, gql_diag_t *d)
 {
     lim_t l = {.s = s, .a = a, .vars = vars, .lim = lim};
     unsigned aliases = 0;

@@ -139,7 +139,8 @@ static void pair_add(ov_t *o, gql_map_t *m, const char *key, bool exclusive)
     souk_gql__map_put(m, key, (void *)(uintptr_t)(exclusive ? 2 : 1));
 }
 
-/* ---- conflicts --------------------------------------------------------------------------------- */
+/* ---- conflicts ---------------------------------------------------------------------------------
+ */
 
 static void push(ov_t *o, clist_t *out, conflict_t c)
 {
@@ -153,8 +154,8 @@ static void add_loc(conflict_t *c, gql_loc_t l)
         c->locs[c->nlocs++] = l;
 }
 
-static bool conflict_simple(ov_t *o, clist_t *out, const char *key, const fnd_t *a,
-                            const fnd_t *b, const char *reason)
+static bool conflict_simple(ov_t *o, clist_t *out, const char *key, const fnd_t *a, const fnd_t *b,
+                            const char *reason)
 {
     conflict_t c = {.key = key, .reason = souk_arena_strdup(o->a, reason)};
     add_loc(&c, a->node->loc);
@@ -212,8 +213,8 @@ static bool types_conflict(const gql_tref_t *a, const gql_tref_t *b)
 static void between_fields_and_fragment(ov_t *o, clist_t *out, bool excl, fieldmap_t *fm,
                                         const char *frag);
 static void between_fragments(ov_t *o, clist_t *out, bool excl, const char *f1, const char *f2);
-static bool find_conflict(ov_t *o, clist_t *out, bool parent_excl, const char *key,
-                          const fnd_t *a, const fnd_t *b);
+static bool find_conflict(ov_t *o, clist_t *out, bool parent_excl, const char *key, const fnd_t *a,
+                          const fnd_t *b);
 
 static void collect_between(ov_t *o, clist_t *out, bool excl, fieldmap_t *m1, fieldmap_t *m2)
 {
@@ -294,8 +295,8 @@ static void between_subselections(ov_t *o, clist_t *out, bool excl, const gql_ty
 }
 
 /* subfieldConflicts: one conflict whose reason lists the sub-conflicts. */
-static bool conflict_nested(ov_t *o, clist_t *out, const char *key, const fnd_t *a,
-                            const fnd_t *b, const clist_t *sub)
+static bool conflict_nested(ov_t *o, clist_t *out, const char *key, const fnd_t *a, const fnd_t *b,
+                            const clist_t *sub)
 {
     souk_buf_t r;
     souk_buf_init(&r, GQL_MAX_MESSAGE);
@@ -314,8 +315,8 @@ static bool conflict_nested(ov_t *o, clist_t *out, const char *key, const fnd_t 
     return true;
 }
 
-static bool find_conflict(ov_t *o, clist_t *out, bool parent_excl, const char *key,
-                          const fnd_t *a, const fnd_t *b)
+static bool find_conflict(ov_t *o, clist_t *out, bool parent_excl, const char *key, const fnd_t *a,
+                          const fnd_t *b)
 {
     if (++o->budget > COMPARISON_BUDGET) {
         o->exhausted = true;

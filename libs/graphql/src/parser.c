@@ -210,8 +210,8 @@ static gql_value_t *parse_value(parser_t *p, bool is_const)
         break;
     case GQL_TOK_NAME:
         v->kind = strcmp(t.value, "true") == 0 || strcmp(t.value, "false") == 0 ? GQL_V_BOOL
-                  : strcmp(t.value, "null") == 0                                 ? GQL_V_NULL
-                                                                                 : GQL_V_ENUM;
+                  : strcmp(t.value, "null") == 0                                ? GQL_V_NULL
+                                                                                : GQL_V_ENUM;
         v->boolean = strcmp(t.value, "true") == 0;
         break;
     case GQL_TOK_DOLLAR:
@@ -496,7 +496,8 @@ static gql_enumdef_t *parse_enum_values(parser_t *p)
         e->desc = parse_description(p);
         if (is_keyword(p, "true") || is_keyword(p, "false") || is_keyword(p, "null")) {
             char msg[300];
-            snprintf(msg, sizeof(msg), "Name \"%s\" is reserved and cannot be used for an enum value.",
+            snprintf(msg, sizeof(msg),
+                     "Name \"%s\" is reserved and cannot be used for an enum value.",
                      TOK(p)->value);
             fail_at(p, TOK(p)->start, msg);
         }
@@ -580,8 +581,8 @@ static const struct {
     const char *kw;
     gql_dkind_t kind;
 } type_keywords[] = {
-    {"schema", GQL_D_SCHEMA}, {"scalar", GQL_D_SCALAR},       {"type", GQL_D_OBJECT},
-    {"interface", GQL_D_INTERFACE}, {"union", GQL_D_UNION}, {"enum", GQL_D_ENUM},
+    {"schema", GQL_D_SCHEMA},       {"scalar", GQL_D_SCALAR}, {"type", GQL_D_OBJECT},
+    {"interface", GQL_D_INTERFACE}, {"union", GQL_D_UNION},   {"enum", GQL_D_ENUM},
     {"input", GQL_D_INPUT},
 };
 

@@ -186,7 +186,8 @@ static void inspect(souk_buf_t *b, const json_t *j, int depth)
         }
         souk_gql__put(b, "{ ");
         i = 0;
-        json_object_foreach ((json_t *)j, key, item) {
+        json_object_foreach((json_t *)j, key, item)
+        {
             souk_gql__putf(b, "%s%s: ", i++ ? ", " : "", key);
             inspect(b, item, depth + 1);
         }
@@ -198,7 +199,8 @@ static void inspect(souk_buf_t *b, const json_t *j, int depth)
             break;
         }
         souk_gql__put(b, "[");
-        json_array_foreach ((json_t *)j, i, item) {
+        json_array_foreach((json_t *)j, i, item)
+        {
             if (i == 10) {
                 size_t rest = json_array_size(j) - 10;
                 souk_gql__putf(b, ", ... %zu more item%s", rest, rest == 1 ? "" : "s");
@@ -327,16 +329,17 @@ static int cmp_cand(const void *x, const void *y)
     return souk_gql__natural_compare(a->name, b->name);
 }
 
-void souk_gql__did_you_mean(souk_buf_t *b, const char *input, const char *const *options,
-                            size_t n, const char *prefix)
+void souk_gql__did_you_mean(souk_buf_t *b, const char *input, const char *const *options, size_t n,
+                            const char *prefix)
 {
     if (n == 0 || strlen(input) > 128)
         return;
     cand_t *c = souk_calloc(n, sizeof(*c));
     size_t k = 0, threshold = strlen(input) * 4 / 10 + 1;
     for (size_t i = 0; i < n; i++) {
-        size_t d = prefix ? 0 : strlen(options[i]) > 128 ? SIZE_MAX
-                                                          : distance(input, options[i], threshold);
+        size_t d = prefix                     ? 0
+                   : strlen(options[i]) > 128 ? SIZE_MAX
+                                              : distance(input, options[i], threshold);
         if (d != SIZE_MAX)
             c[k++] = (cand_t){options[i], d};
     }

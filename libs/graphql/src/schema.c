@@ -18,8 +18,8 @@ extern const char souk_gql__prelude[];
 typedef struct {
     souk_gql_schema_t *s;
     souk_arena_t *a;
-    gql_map_t all;    /* every declared type, built-in scalars included */
-    gql_map_t defs;   /* type name -> its defining gql_def_t */
+    gql_map_t all;  /* every declared type, built-in scalars included */
+    gql_map_t defs; /* type name -> its defining gql_def_t */
     json_t *errors;
     gql_type_t **list; /* declaration order */
     size_t n, cap;
@@ -278,7 +278,8 @@ static void add_inputs(builder_t *b, gql_type_t *t, const gql_def_t *d)
         memcpy(all, t->inputs, t->ninputs * sizeof(*all));
     for (size_t i = 0; i < n; i++) {
         if (souk_gql__arg(all, t->ninputs, more[i].name))
-            err(b, d->name_loc, "Input field \"%s.%s\" can only be defined once.", t->name, more[i].name);
+            err(b, d->name_loc, "Input field \"%s.%s\" can only be defined once.", t->name,
+                more[i].name);
         else
             all[t->ninputs++] = more[i];
     }
@@ -340,9 +341,10 @@ static void add_directive(builder_t *b, const gql_def_t *d, bool prelude)
 {
     souk_gql_schema_t *s = b->s;
     if (souk_gql__directive(s, d->name)) {
-        err(b, d->name_loc, prelude ? "There can be only one directive named \"@%s\"."
-                                    : "Directive \"@%s\" already exists in the schema. It cannot be "
-                                      "redefined.",
+        err(b, d->name_loc,
+            prelude ? "There can be only one directive named \"@%s\"."
+                    : "Directive \"@%s\" already exists in the schema. It cannot be "
+                      "redefined.",
             d->name);
         return;
     }
@@ -356,8 +358,8 @@ static void add_directive(builder_t *b, const gql_def_t *d, bool prelude)
     x->name = d->name;
     x->desc = d->desc;
     x->repeatable = d->repeatable;
-    x->args = build_inputs(b, d->inputs, &x->nargs, souk_arena_printf(b->a, "@%s", d->name),
-                           "Argument");
+    x->args =
+        build_inputs(b, d->inputs, &x->nargs, souk_arena_printf(b->a, "@%s", d->name), "Argument");
     for (const gql_namelist_t *l = d->names; l; l = l->next)
         x->locations |= 1u << souk_gql__dirloc_parse(l->name);
 }
@@ -406,13 +408,16 @@ static void check_field_args(builder_t *b, const gql_type_t *t, const gql_field_
 static void check_implementation(builder_t *b, const gql_type_t *t, const gql_type_t *iface)
 {
     if (iface->kind != GQL_INTERFACE) {
-        err(b, def_loc(b, t), "Type %s must only implement Interface types, it cannot implement %s.",
-            t->name, iface->name);
+        err(b, def_loc(b, t),
+            "Type %s must only implement Interface types, it cannot implement %s.", t->name,
+            iface->name);
         return;
     }
     if (iface == t) {
-        err(b, def_loc(b, t), "Type %s cannot implement itself because it would create a circular "
-                              "reference.", t->name);
+        err(b, def_loc(b, t),
+            "Type %s cannot implement itself because it would create a circular "
+            "reference.",
+            t->name);
         return;
     }
     for (size_t j = 0; j < iface->nifaces; j++)
@@ -448,8 +453,9 @@ static void check_type(builder_t *b, gql_type_t *t)
         err(b, def_loc(b, t), "Union type %s must define one or more member types.", t->name);
     for (size_t i = 0; t->kind == GQL_UNION && i < t->npossible; i++)
         if (t->possible[i]->kind != GQL_OBJECT)
-            err(b, def_loc(b, t), "Union type %s can only include Object types, it cannot include %s.",
-                t->name, t->possible[i]->name);
+            err(b, def_loc(b, t),
+                "Union type %s can only include Object types, it cannot include %s.", t->name,
+                t->possible[i]->name);
     for (size_t i = 0; i < t->nifaces; i++)
         check_implementation(b, t, t->ifaces[i]);
 }
@@ -618,8 +624,8 @@ static void build(builder_t *b, const gql_document_t *prelude, const gql_documen
     b->s->directives = zalloc(b, ndirs * sizeof(*b->s->directives));
     for (int pass = 0; pass < 2; pass++)
         for (const gql_def_t *d = pass ? doc->defs : prelude->defs; d; d = d->next) {
-            gql_type_t *t = is_type_def(d) && !d->extension ? souk_gql__map_get(&b->all, d->name)
-                                                            : NULL;
+            gql_type_t *t =
+                is_type_def(d) && !d->extension ? souk_gql__map_get(&b->all, d->name) : NULL;
             if (t && souk_gql__map_get(&b->defs, d->name) == d)
                 fill(b, t, d);
             if (d->kind == GQL_D_DIRECTIVE)
@@ -724,7 +730,7 @@ const gql_ivalue_t *souk_gql__arg(const gql_ivalue_t *args, size_t nargs, const 
 }
 
 const gql_field_t *souk_gql__field_def(const souk_gql_schema_t *s, const gql_type_t *parent,
-                                        const char *name)
+                                       const char *name)
 {
     if (!parent)
         return NULL;

@@ -216,8 +216,8 @@ static bool has_arg(const gql_arg_t *args, const char *name)
     return false;
 }
 
-static void unknown_argument(gql_vctx_t *v, const gql_arg_t *a, const gql_ivalue_t *defs,
-                             size_t n, const char *owner, bool directive)
+static void unknown_argument(gql_vctx_t *v, const gql_arg_t *a, const gql_ivalue_t *defs, size_t n,
+                             const char *owner, bool directive)
 {
     souk_buf_t b;
     souk_buf_init(&b, GQL_MAX_MESSAGE);
@@ -452,7 +452,8 @@ static void selset(gql_vctx_t *v, const gql_type_t *parent, const gql_selset_t *
     }
 }
 
-/* ---- definitions ------------------------------------------------------------------------------ */
+/* ---- definitions ------------------------------------------------------------------------------
+ */
 
 static const gql_typeref_t *innermost(const gql_typeref_t *t)
 {

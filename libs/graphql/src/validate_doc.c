@@ -166,7 +166,8 @@ static void unused_fragments(gql_vctx_t *v)
     }
 }
 
-/* ---- variables -------------------------------------------------------------------------------- */
+/* ---- variables --------------------------------------------------------------------------------
+ */
 
 static bool allowed_usage(const gql_tref_t *var_type, const gql_value_t *var_default,
                           const gql_usage_t *u)
@@ -235,9 +236,8 @@ static void operation_variables(gql_vctx_t *v, const gql_defuse_t *op)
         if (souk_gql__map_get(&used, d->name))
             continue;
         if (op->def->name)
-            souk_gql__report(v, d->loc, NULL,
-                             "Variable \"$%s\" is never used in operation \"%s\".", d->name,
-                             op->def->name);
+            souk_gql__report(v, d->loc, NULL, "Variable \"$%s\" is never used in operation \"%s\".",
+                             d->name, op->def->name);
         else
             souk_gql__report(v, d->loc, NULL, "Variable \"$%s\" is never used.", d->name);
     }
@@ -255,8 +255,8 @@ static void unsupported_operations(gql_vctx_t *v)
                                  : d->op == SOUK_GQL_MUTATION ? v->s->mutation
                                                               : NULL;
         if (!root)
-            souk_gql__report(v, d->loc, NULL,
-                             "The %s operation is not supported by the schema.", names[d->op]);
+            souk_gql__report(v, d->loc, NULL, "The %s operation is not supported by the schema.",
+                             names[d->op]);
     }
 }
 
@@ -315,8 +315,7 @@ static bool intro_node(gql_vctx_t *v, const gql_selection_t *s, gql_map_t *visit
     return s->selset && intro_selset(v, s->selset, visited, depth);
 }
 
-static bool intro_selset(gql_vctx_t *v, const gql_selset_t *set, gql_map_t *visited,
-                         unsigned depth)
+static bool intro_selset(gql_vctx_t *v, const gql_selset_t *set, gql_map_t *visited, unsigned depth)
 {
     for (const gql_selection_t *s = set->first; s; s = s->next)
         if (intro_node(v, s, visited, depth))

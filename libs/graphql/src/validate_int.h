@@ -18,7 +18,7 @@ typedef struct gql_usage {
 /* What the walk learned of one operation or fragment definition. */
 typedef struct {
     const gql_def_t *def;
-    gql_usage_t *usages;          /* in order of appearance */
+    gql_usage_t *usages;             /* in order of appearance */
     const gql_selection_t **spreads; /* every fragment spread inside it */
     size_t nspreads, cap;
 } gql_defuse_t;
@@ -28,12 +28,12 @@ typedef struct {
     souk_arena_t *a;
     const gql_document_t *doc;
     gql_diag_t *d;
-    gql_map_t frags;      /* fragment name -> gql_def_t (the last of that name) */
-    gql_map_t uses;       /* fragment name -> gql_defuse_t */
-    gql_defuse_t *all;    /* one per executable definition, in document order */
+    gql_map_t frags;   /* fragment name -> gql_def_t (the last of that name) */
+    gql_map_t uses;    /* fragment name -> gql_defuse_t */
+    gql_defuse_t *all; /* one per executable definition, in document order */
     size_t nall;
-    gql_defuse_t *cur;    /* the definition being walked */
-    unsigned intro_skip;  /* inside a field MaxIntrospectionDepth already reported */
+    gql_defuse_t *cur;   /* the definition being walked */
+    unsigned intro_skip; /* inside a field MaxIntrospectionDepth already reported */
     gql_map_t intro_checked, intro_exceeded; /* fragment -> entry depth + 1 */
 } gql_vctx_t;
 

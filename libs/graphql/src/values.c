@@ -78,6 +78,7 @@ static bool scalar_literal_ok(const gql_type_t *t, const gql_value_t *v, souk_bu
     case GQL_SC_INT:
         if (v->kind == GQL_V_INT)
             return int_text_ok(v, msg);
+        ok = false;
         what = "Int cannot represent non-integer value: ";
         break;
     case GQL_SC_FLOAT:
@@ -108,8 +109,7 @@ static bool scalar_literal_ok(const gql_type_t *t, const gql_value_t *v, souk_bu
 
 bool souk_gql__literal_ok(const gql_type_t *leaf, const gql_value_t *v, souk_buf_t *msg)
 {
-    return leaf->kind == GQL_ENUM ? enum_literal_ok(leaf, v, msg)
-                                  : scalar_literal_ok(leaf, v, msg);
+    return leaf->kind == GQL_ENUM ? enum_literal_ok(leaf, v, msg) : scalar_literal_ok(leaf, v, msg);
 }
 
 /* ---- literals to JSON (valueFromAST) ------------------------------------------------- */
@@ -264,7 +264,8 @@ gql_valres_t souk_gql__value_from_ast(const gql_value_t *v, const gql_tref_t *ty
         return GQL_VAL_OK;
     }
     if (type->kind == GQL_T_NONNULL)
-        return v->kind == GQL_V_NULL ? GQL_VAL_INVALID : souk_gql__value_from_ast(v, type->of, vars, out);
+        return v->kind == GQL_V_NULL ? GQL_VAL_INVALID
+                                     : souk_gql__value_from_ast(v, type->of, vars, out);
     if (v->kind == GQL_V_NULL) {
         *out = json_null();
         return GQL_VAL_OK;
@@ -418,7 +419,8 @@ static json_t *coerce_object(coerce_t *c, const json_t *in, const gql_type_t *t)
     }
     const char *key;
     json_t *v;
-    json_object_foreach ((json_t *)in, key, v) {
+    json_object_foreach((json_t *)in, key, v)
+    {
         if (souk_gql__arg(t->inputs, t->ninputs, key))
             continue;
         souk_buf_t b;
@@ -445,7 +447,8 @@ static json_t *coerce_list(coerce_t *c, const json_t *in, const gql_tref_t *type
     }
     size_t plen = strlen(c->path), i;
     json_t *item;
-    json_array_foreach ((json_t *)in, i, item) {
+    json_array_foreach((json_t *)in, i, item)
+    {
         snprintf(c->path + plen, sizeof(c->path) - plen, "[%zu]", i);
         json_t *x = coerce(c, item, type->of);
         json_array_append_new(out, x ? x : json_null());
@@ -512,8 +515,10 @@ static bool argument_value(const gql_ivalue_t *def, const gql_arg_t *arg, const 
         if (def->default_json)
             json_object_set(out, def->name, def->default_json);
         else if (nonnull)
-            souk_gql__putf(msg, "Argument \"%s\" was provided the variable \"$%s\" which was not "
-                                "provided a runtime value.", def->name, v->str);
+            souk_gql__putf(msg,
+                           "Argument \"%s\" was provided the variable \"$%s\" which was not "
+                           "provided a runtime value.",
+                           def->name, v->str);
         return !nonnull || def->default_json;
     }
     bool is_null = v->kind == GQL_V_NULL ||
@@ -656,8 +661,7 @@ static json_t *serialize_scalar(const gql_type_t *t, const json_t *in, const cha
     return NULL;
 }
 
-bool souk_gql__serialize_leaf(const gql_type_t *t, const json_t *in, json_t **out,
-                              souk_buf_t *msg)
+bool souk_gql__serialize_leaf(const gql_type_t *t, const json_t *in, json_t **out, souk_buf_t *msg)
 {
     const char *what = "";
     if (t->kind == GQL_ENUM) {

@@ -30,12 +30,12 @@
 
 /* ---- limits ----------------------------------------------------------------- */
 
-#define SOUK_GQL_MAX_DOCUMENT    16384 /* bytes of query text */
-#define SOUK_GQL_MAX_DEPTH       10    /* nesting of fields */
-#define SOUK_GQL_MAX_ALIASES     50    /* aliased fields in a document */
-#define SOUK_GQL_MAX_COST        5000  /* estimated fields resolved */
-#define SOUK_GQL_LIST_SIZE       20    /* a list's assumed length without limit/first */
-#define SOUK_GQL_MAX_ERRORS      100   /* validation stops after this many */
+#define SOUK_GQL_MAX_DOCUMENT 16384 /* bytes of query text */
+#define SOUK_GQL_MAX_DEPTH    10    /* nesting of fields */
+#define SOUK_GQL_MAX_ALIASES  50    /* aliased fields in a document */
+#define SOUK_GQL_MAX_COST     5000  /* estimated fields resolved */
+#define SOUK_GQL_LIST_SIZE    20    /* a list's assumed length without limit/first */
+#define SOUK_GQL_MAX_ERRORS   100   /* validation stops after this many */
 
 /* souk's limits, checked after the spec's validation rules and before any
  * resolver runs. Introspection (__schema, __type and what is below them) is
@@ -145,8 +145,7 @@ void souk_gql_answer_error(souk_gql_answer_t *ans, souk_gql_code_t code, const c
 /* Asks the host to load key with loader (both copied). arg: an optional JSON
  * argument for this request (stolen; NULL ok). Equal (key, arg) pairs of one
  * wave are one entry of the batch. The loaded value becomes the field's value. */
-void souk_gql_answer_load(souk_gql_answer_t *ans, const char *loader, const char *key,
-                          json_t *arg);
+void souk_gql_answer_load(souk_gql_answer_t *ans, const char *loader, const char *key, json_t *arg);
 /* As souk_gql_answer_load, then computes the field with then(info, loaded). */
 void souk_gql_answer_load_then(souk_gql_answer_t *ans, const char *loader, const char *key,
                                json_t *arg, souk_gql_then_fn then);
