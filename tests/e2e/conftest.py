@@ -21,6 +21,7 @@ Test modules import the plain helpers from here (`from conftest import ...`).
 """
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -337,6 +338,65 @@ def metric(base_url, name, **labels):
         if all(have.get(key) == value for key, value in labels.items()):
             total += float(match.group(3))
     return total
+
+
+# --------------------------------------------------------------------------
+# extra processes: a service of the suite's own, with other settings
+
+
+def _log_tail(log):
+    log.flush()
+    log.seek(0)
+    return log.read()[-3000:]
+
+
+@contextlib.contextmanager
+def spawned(binary, log_name, ready_path="/healthz", port_var=None, **env):
+    """Start $SOUK_BIN_DIR/<binary> with the stack's environment plus env;
+    when port_var is given it gets a free port, and the process must answer
+    ready_path before this yields an Api on it (else the Popen itself, with
+    a .log_tail() for what it wrote: it may be meant to exit). The process is
+    stopped (TERM, then KILL) on the way out, also when the test fails, and
+    a service that was still running must exit cleanly on TERM."""
+    bin_dir, run_dir = os.environ.get("SOUK_BIN_DIR"), os.environ.get("SOUK_RUN_DIR")
+    if not (bin_dir and run_dir):
+        pytest.skip("SOUK_BIN_DIR and SOUK_RUN_DIR are needed to start a service")
+    full_env = dict(os.environ, LOG_LEVEL="warn")
+    port = None
+    if port_var:
+        port = free_port()
+        full_env[port_var] = str(port)
+    full_env.update({k: str(v) for k, v in env.items()})
+    log = open(os.path.join(run_dir, "logs", log_name), "w+")
+    proc = subprocess.Popen([os.path.join(bin_dir, binary)], env=full_env, stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc.log_tail = lambda: _log_tail(log)
+    stopped_by_us = passed = False
+    try:
+        if port is None:
+            yield proc
+        else:
+            with Api(f"http://127.0.0.1:{port}", timeout=TIMEOUT) as api:
+                def answers():
+                    if proc.poll() is not None:
+                        pytest.fail(f"{binary} exited with {proc.returncode}: {proc.log_tail()}")
+                    return api.get(ready_path, timeout=2).status_code == 200
+                wait_until(answers, timeout=60, what=f"{binary} on port {port}")
+                yield api
+        passed = True
+    finally:
+        if proc.poll() is None:
+            stopped_by_us = True
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        tail = _log_tail(log)
+        log.close()
+    if passed and stopped_by_us:
+        assert proc.returncode == 0, f"{binary} exited with {proc.returncode} on SIGTERM: {tail}"
 
 
 # --------------------------------------------------------------------------

@@ -5,45 +5,27 @@ auth-service of its own, on the same database, with a limit of 3, and speaks
 to it directly as the gateway would (client address in X-Forwarded-For)."""
 
 import os
-import subprocess
 import uuid
 
 import pytest
 
-from conftest import Api, assert_problem, free_port, wait_until
+from conftest import assert_problem, spawned
 
 LIMIT = 3
 
 
 @pytest.fixture
 def strict_auth(gw):
-    bin_dir, run_dir = os.environ.get("SOUK_BIN_DIR"), os.environ.get("SOUK_RUN_DIR")
     db = os.environ.get("AUTH_DATABASE_URL")
-    if not (bin_dir and run_dir and db):
-        pytest.skip("SOUK_BIN_DIR, SOUK_RUN_DIR and AUTH_DATABASE_URL are needed")
-    port = free_port()
-    env = dict(os.environ, AUTH_PORT=str(port), DATABASE_URL=db, LOG_LEVEL="warn",
-               JWT_PRIVATE_KEY_FILE=os.path.join(run_dir, "keys", "jwt-es256.pem"),
-               LOGIN_MAX_FAILURES_CLIENT=str(LIMIT), LOGIN_LOCKOUT_SECONDS="60",
-               TRUST_FORWARDED_FOR="true", TRUSTED_PROXIES="127.0.0.1")
-    log = open(os.path.join(run_dir, "logs", "auth-client-throttle.log"), "w+")
-    proc = subprocess.Popen([os.path.join(bin_dir, "souk-auth")], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        with Api(f"http://127.0.0.1:{port}", timeout=10) as api:
-            def healthy():
-                assert proc.poll() is None, f"souk-auth exited with {proc.returncode}"
-                return api.get("/healthz", timeout=1).status_code == 200
-            wait_until(healthy, timeout=30, what="the second auth-service")
-            yield api
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+    if not db:
+        pytest.skip("AUTH_DATABASE_URL is needed")
+    run_dir = os.environ.get("SOUK_RUN_DIR", "")
+    with spawned("souk-auth", "auth-client-throttle.log", port_var="AUTH_PORT",
+                 DATABASE_URL=db,
+                 JWT_PRIVATE_KEY_FILE=os.path.join(run_dir, "keys", "jwt-es256.pem"),
+                 LOGIN_MAX_FAILURES_CLIENT=LIMIT, LOGIN_LOCKOUT_SECONDS=60,
+                 TRUST_FORWARDED_FOR="true", TRUSTED_PROXIES="127.0.0.1") as api:
+        yield api
 
 
 def failed_login(api, client):

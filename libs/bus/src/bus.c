@@ -60,7 +60,7 @@ static void free_bus(souk_bus_t *b)
         rd_kafka_destroy(b->consumers[i].rk);
     }
     souk_free(b->consumers);
-    souk_bus__relay_free(b->relay_state); /* flushes the producer */
+    souk_bus__relay_free(b->relay_state);
     free_list(b->topics);
     free_list(b->types);
     free_list(b->settings);

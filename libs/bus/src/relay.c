@@ -137,7 +137,10 @@ void souk_bus__relay_free(souk_bus__relay_t *r)
     if (!r)
         return;
     if (r->producer) {
-        rd_kafka_flush(r->producer, 5000);
+        /* Whatever is still queued was never marked sent: the next relay
+         * publishes it again, so nothing waits for it here. */
+        rd_kafka_purge(r->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(r->producer, 0);
         rd_kafka_destroy(r->producer);
     }
     batches_collect(r, true);
@@ -209,7 +212,12 @@ static batch_t *produce_batch(souk_bus__relay_t *r, const PGresult *res, int n)
         b->d[i].batch = b;
         produce_row(r->producer, res, i, &b->d[i]);
     }
-    rd_kafka_flush(r->producer, FLUSH_MS);
+    /* Flushed in slices, so a shutdown during an outage does not wait for
+     * the delivery timeout. */
+    uint64_t deadline = souk_now_mono_ns() + (uint64_t)FLUSH_MS * 1000000ull;
+    while (rd_kafka_outq_len(r->producer) > 0 && !atomic_load(&r->bus->stop) &&
+           souk_now_mono_ns() < deadline)
+        rd_kafka_flush(r->producer, 100);
     if (rd_kafka_outq_len(r->producer) > 0) /* undelivered: take them back */
         rd_kafka_purge(r->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(r->producer, 0);

@@ -232,7 +232,7 @@ int souk_svc_main(const souk_svc_def_t *def, void *app)
 out:
     maintain_stop(&maint);
     souk_http_server_free(svc.http); /* stops accepting, drains in-flight requests */
-    souk_bus_stop(svc.bus);          /* the event in hand finishes; the producer flushes */
+    souk_bus_stop(svc.bus);          /* the event in hand finishes */
     if (def->cleanup)
         def->cleanup(app);
     souk_jwt_verifier_free(svc.verifier);

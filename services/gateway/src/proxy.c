@@ -46,15 +46,32 @@ const gw_rule_t *gw_rule_match(const souk_router_t *r, const char *method, const
     return souk_router_match(r, method, path, NULL, &m) ? m.data : NULL;
 }
 
-/* True when a segment of path is "." or ".." (also as the server decoded
- * them from %2e): such a path means another one, and we forward only what
- * we matched. */
+/* The number of dots a path segment [p, p+n) spells when it is made of
+ * nothing else ("." or "%2e", in any case); -1 when it holds anything else. */
+static int dots(const char *p, size_t n)
+{
+    int count = 0;
+    for (size_t i = 0; i < n; count++) {
+        if (p[i] == '.')
+            i++;
+        else if (n - i >= 3 && p[i] == '%' && p[i + 1] == '2' && (p[i + 2] | 0x20) == 'e')
+            i += 3;
+        else
+            return -1;
+    }
+    return count;
+}
+
+/* True when a segment of path is "." or ".." (also percent-encoded): such a
+ * path names another one once resolved, and we forward only what we
+ * matched. */
 static bool has_dot_segment(const char *path)
 {
     for (const char *p = path; *p;) {
         p += *p == '/';
         size_t n = strcspn(p, "/");
-        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+        int d = dots(p, n);
+        if (d == 1 || d == 2)
             return true;
         p += n;
     }

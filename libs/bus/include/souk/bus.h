@@ -104,7 +104,8 @@ typedef struct souk_bus souk_bus_t;
 
 /* Starts the relay (and the consumer when cfg->group is set). */
 souk_err_t souk_bus_start(const souk_bus_config_t *cfg, souk_bus_t **out) SOUK_MUST_CHECK;
-/* Stops the threads (finishing the event in hand), flushes, frees. NULL ok. */
+/* Stops the threads (finishing the event in hand) and frees. Outbox rows
+ * not yet confirmed stay unsent and go out after the next start. NULL ok. */
 void souk_bus_stop(souk_bus_t *bus);
 /* True when the relay's last look at the broker (every few seconds, and
  * every publication) found it answering. Never blocks. */

@@ -85,7 +85,8 @@ typedef struct {
 
 /* Runs the service until SIGTERM or SIGINT: configuration, metrics, pool,
  * migrations, verifier, init, bus, routes, serve; then drains the server,
- * stops the bus (the event in hand finishes, the producer flushes), cleans
+ * stops the bus (the event in hand finishes; unconfirmed outbox rows wait
+ * for the next start), cleans
  * up and closes the pool. Returns the process exit status (1 when start-up
  * failed, with a log line saying why). */
 int souk_svc_main(const souk_svc_def_t *def, void *app);
