@@ -46,8 +46,12 @@ export async function customerRefused() {
 }
 
 export async function phoneAndKeyboard() {
+  const { adminToken, apiCall, unique } = await import('./lib.mjs');
   return runTest('phone layout and keyboard use', async (t) => {
     const { page } = t;
+    const name = `Keyboard ${unique('kb')}`;
+    const token = await adminToken();
+    await apiCall('POST', '/products', { token, body: { name, description: 'A long product name to wrap on a phone', price_cents: 4200, stock: 3 } });
     await t.step('the catalog fits a phone screen', async () => {
       await t.goto('/');
       await page.getByTestId('product-grid').waitFor();
@@ -62,14 +66,20 @@ export async function phoneAndKeyboard() {
       await page.keyboard.press('Enter');
       await page.waitForURL((u) => u.hash === '#main');
       await page.getByLabel('Search').focus();
-      await page.keyboard.type('keyboard');
+      await page.keyboard.type(name);
       await page.keyboard.press('Enter');
-      await page.waitForURL((u) => u.searchParams.get('q') === 'keyboard');
-      await page.getByTestId('product-grid').or(page.getByText('No products match')).waitFor();
+      await page.waitForURL((u) => u.searchParams.get('q') === name);
+      await page.getByText('1 product').waitFor();
+      // Tab to the product's "Add to cart" button and press it.
+      const add = page.getByRole('button', { name: new RegExp(`^Add to cart\\W+${name}$`) });
+      for (let i = 0; i < 40 && !(await add.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.getByText(`Added ${name} to your cart.`).waitFor();
     });
     await t.step('the cart works on a phone', async () => {
       await t.goto('/cart');
       await page.getByRole('heading', { name: 'Your cart' }).waitFor();
+      await page.getByTestId('cart-line').waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow <= 0, `no horizontal scrolling (overflow ${overflow}px)`);
     });

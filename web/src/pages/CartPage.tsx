@@ -83,10 +83,10 @@ export function CartPage() {
                   {missing.has(l.productId) && <p className="field-error">No longer available.</p>}
                   {!missing.has(l.productId) && l.stock === 0 && <p className="field-error">Out of stock.</p>}
                 </th>
-                <td className="num">
+                <td className="num" data-label="Price">
                   <Price cents={l.unitPriceCents} currency={l.currency} />
                 </td>
-                <td>
+                <td data-label="Quantity">
                   <label className="visually-hidden" htmlFor={`qty-${l.productId}`}>
                     Quantity of {l.name}
                   </label>
@@ -103,7 +103,7 @@ export function CartPage() {
                     }}
                   />
                 </td>
-                <td className="num">
+                <td className="num" data-label="Total">
                   <Price cents={lineTotal(l)} currency={l.currency} />
                 </td>
                 <td>
