@@ -23,7 +23,6 @@ export function useFreshCart(): { missing: Set<string>; checking: boolean } {
   const products = results.map((r) => r.data);
   useEffect(() => {
     for (const p of products) if (p) cart.update(p);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [products.map((p) => (p ? `${p.id}:${p.updated_at}:${p.stock}` : '')).join()]);
   const missing = new Set<string>();
   results.forEach((r, i) => {

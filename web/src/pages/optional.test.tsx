@@ -1,6 +1,7 @@
 // Screens that depend on services not deployed yet: shown when they answer,
 // hidden when they do not.
 import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router';
 import Reports from '../admin/Reports';
 import { Layout } from '../components/Layout';
@@ -154,7 +155,7 @@ describe('reports dashboard', () => {
       }
       return base(input, init);
     });
-    screen.getByRole('button', { name: /^Download CSV\W+summary\.csv$/ }).click();
+    await userEvent.setup().click(screen.getByRole('button', { name: /^Download CSV\W+summary\.csv$/ }));
     await waitFor(() => expect(URL.createObjectURL).toHaveBeenCalled());
     const csv = calls.filter((c) => c.headers.Accept === 'text/csv');
     expect(csv).toHaveLength(1);
