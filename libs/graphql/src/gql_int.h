@@ -461,8 +461,9 @@ void souk_gql__inspect_json(souk_buf_t *b, const json_t *j);
 /* JSON-style quoted string. */
 void souk_gql__print_string(souk_buf_t *b, const char *s, size_t n);
 
-/* suggestionList + didYouMean: appends " Did you mean ...?" when any of the
- * n options is close to input. prefix: NULL or "to use an inline fragment on". */
+/* suggestionList + didYouMean: appends " Did you mean [prefix] ...?" when any
+ * of the n options is close to input; input NULL: suggests the options as they
+ * are. prefix: NULL, "the enum value", "to use an inline fragment on". */
 void souk_gql__did_you_mean(souk_buf_t *b, const char *input, const char *const *options, size_t n,
                             const char *prefix);
 /* graphql-js naturalCompare. */

@@ -332,18 +332,18 @@ static int cmp_cand(const void *x, const void *y)
 void souk_gql__did_you_mean(souk_buf_t *b, const char *input, const char *const *options, size_t n,
                             const char *prefix)
 {
-    if (n == 0 || strlen(input) > 128)
+    if (n == 0 || (input && strlen(input) > 128))
         return;
     cand_t *c = souk_calloc(n, sizeof(*c));
-    size_t k = 0, threshold = strlen(input) * 4 / 10 + 1;
+    size_t k = 0, threshold = input ? strlen(input) * 4 / 10 + 1 : 0;
     for (size_t i = 0; i < n; i++) {
-        size_t d = prefix                     ? 0
+        size_t d = !input                     ? 0
                    : strlen(options[i]) > 128 ? SIZE_MAX
                                               : distance(input, options[i], threshold);
         if (d != SIZE_MAX)
             c[k++] = (cand_t){options[i], d};
     }
-    if (!prefix)
+    if (input)
         qsort(c, k, sizeof(*c), cmp_cand);
     if (k > 0) {
         size_t shown = k > 5 ? 5 : k;

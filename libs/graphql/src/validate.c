@@ -322,7 +322,7 @@ static void unknown_field(gql_vctx_t *v, const gql_type_t *parent, const gql_sel
     souk_gql__putf(&b, "Cannot query field \"%s\" on type \"%s\".", f->name, parent->name);
     size_t n = suggested_types(v, parent, f->name, types, SOUK_ARRAY_LEN(types));
     if (n) {
-        souk_gql__did_you_mean(&b, f->name, types, n, "to use an inline fragment on");
+        souk_gql__did_you_mean(&b, NULL, types, n, "to use an inline fragment on");
     } else if (parent->kind != GQL_UNION) {
         const char **names = souk_arena_alloc(v->a, (parent->nfields + 1) * sizeof(*names));
         for (size_t i = 0; i < parent->nfields; i++)

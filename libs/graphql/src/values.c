@@ -30,7 +30,7 @@ static const char **enum_names(const gql_type_t *t)
 static void suggest_enum(souk_buf_t *msg, const gql_type_t *t, const char *input)
 {
     const char **names = enum_names(t);
-    souk_gql__did_you_mean(msg, input, names, t->nvalues, NULL);
+    souk_gql__did_you_mean(msg, input, names, t->nvalues, "the enum value");
     souk_free(names);
 }
 
