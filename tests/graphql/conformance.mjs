@@ -6,16 +6,21 @@
 // accept it and souk must refuse it. `# expect: valid|invalid` states what the
 // author meant, and is checked against graphql-js too.
 //
-// It also reports which graphql-js rule refuses each invalid document, and
-// fails when a validation rule is not exercised by any document.
+// It also reports which graphql-js rule refuses each invalid document, fails
+// when a validation rule is not exercised by any document, and compares the
+// answer to GraphiQL's introspection query (what GraphiQL and codegen read)
+// with graphql-js's, member by member.
 //
 //   node conformance.mjs --check <souk-gql-check> [--schema FILE] [--corpus DIR] [-v]
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   buildSchema,
+  getIntrospectionQuery,
+  graphqlSync,
   parse,
   specifiedRules,
   validate,
@@ -110,6 +115,55 @@ for (const f of files) {
   } else if (verbose) {
     console.log(`ok ${f}: ${ref.valid ? 'valid' : 'invalid (' + ref.rules.join(', ') + ')'}${h.soukInvalid ? ' [souk: invalid] ' + mine.messages : ''}`);
   }
+}
+
+// ---- introspection, compared with graphql-js ------------------------------------------------
+function normalize(result) {
+  const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const s = result.data.__schema;
+  s.types.sort(byName);
+  // @oneOf came after the October 2021 spec; souk does not define it
+  s.directives = s.directives.filter((d) => d.name !== 'oneOf').sort(byName);
+  return result;
+}
+
+function firstDifference(a, b, path) {
+  if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || (a === null) !== (b === null))
+    return `${path}: ${JSON.stringify(a)?.slice(0, 200)} vs ${JSON.stringify(b)?.slice(0, 200)}`;
+  if (a && typeof a === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const d = firstDifference(a[k], b[k], `${path}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  return a === b ? null : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}
+
+const introspection = getIntrospectionQuery({
+  descriptions: true,
+  specifiedByUrl: true,
+  directiveIsRepeatable: true,
+  schemaDescription: true,
+  inputValueDeprecation: true,
+  oneOf: true,
+});
+const tmp = mkdtempSync(join(tmpdir(), 'souk-gql-'));
+try {
+  const file = join(tmp, 'introspection.graphql');
+  writeFileSync(file, introspection);
+  const mineJson = JSON.parse(execFileSync(checker, ['--execute', schemaPath, file], { encoding: 'utf8' }));
+  const refJson = JSON.parse(JSON.stringify(graphqlSync({ schema, source: introspection })));
+  const diff = firstDifference(normalize(mineJson), normalize(refJson), 'introspection');
+  if (diff) {
+    failures++;
+    console.log(`DISAGREE on the introspection query: souk vs graphql-js at ${diff}`);
+  } else {
+    console.log(`introspection: souk's answer equals graphql-js's (${refJson.data.__schema.types.length} types)`);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
 }
 
 const uncovered = [...coverage].filter(([r, n]) => n === 0 && !unreachable.has(r)).map(([r]) => r);

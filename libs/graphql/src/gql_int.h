@@ -362,7 +362,9 @@ typedef struct {
     const char *name, *desc;
     gql_ivalue_t *args;
     size_t nargs;
-    uint32_t locations; /* bit per gql_dirloc_t */
+    uint32_t locations;            /* bit per gql_dirloc_t */
+    uint8_t order[GQL_LOC__COUNT]; /* the locations as declared (introspection) */
+    size_t nlocations;
     bool repeatable;
 } gql_dirdef_t;
 

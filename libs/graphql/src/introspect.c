@@ -76,9 +76,8 @@ static json_t *field_json(const gql_field_t *f)
 static json_t *directive_json(const gql_dirdef_t *d)
 {
     json_t *locs = json_array();
-    for (int i = 0; i < GQL_LOC__COUNT; i++)
-        if (d->locations & (1u << i))
-            json_array_append_new(locs, json_string(souk_gql__dirloc_name((gql_dirloc_t)i)));
+    for (size_t i = 0; i < d->nlocations; i++)
+        json_array_append_new(locs, json_string(souk_gql__dirloc_name((gql_dirloc_t)d->order[i])));
     return json_pack("{s:s,s:o,s:b,s:o,s:o}", "name", d->name, "description", str_or_null(d->desc),
                      "isRepeatable", d->repeatable, "locations", locs, "args",
                      inputs_json(d->args, d->nargs, true));

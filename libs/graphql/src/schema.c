@@ -360,8 +360,12 @@ static void add_directive(builder_t *b, const gql_def_t *d, bool prelude)
     x->repeatable = d->repeatable;
     x->args =
         build_inputs(b, d->inputs, &x->nargs, souk_arena_printf(b->a, "@%s", d->name), "Argument");
-    for (const gql_namelist_t *l = d->names; l; l = l->next)
-        x->locations |= 1u << souk_gql__dirloc_parse(l->name);
+    for (const gql_namelist_t *l = d->names; l; l = l->next) {
+        int loc = souk_gql__dirloc_parse(l->name);
+        if (!(x->locations & (1u << loc)))
+            x->order[x->nlocations++] = (uint8_t)loc;
+        x->locations |= 1u << loc;
+    }
 }
 
 /* ---- checks ----------------------------------------------------------------------- */
