@@ -13,7 +13,7 @@ FMT_DIRS  := $(wildcard libs services tools fuzz bench)
 FMT_FILES  = $(if $(FMT_DIRS),$(shell find $(FMT_DIRS) -type f \( -name '*.c' -o -name '*.h' \)),)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build build-asan run up down test bench fuzz fmt fmt-check clean
+.PHONY: help deps build build-asan run up down test test-tsan bench fuzz fmt fmt-check clean
 
 help:
 	@echo "souk targets:"
@@ -24,6 +24,7 @@ help:
 	@echo "  make up          deps + build, start the stack in the background"
 	@echo "  make down        stop the background stack"
 	@echo "  make test        deps, then unit + e2e tests on a fresh stack (scripts/test)"
+	@echo "  make test-tsan   the same under ThreadSanitizer (build/tsan)"
 	@echo "  make bench       deps + build, run the load benchmarks (bench/run)"
 	@echo "  make fuzz        build the libFuzzer targets (build/fuzz, clang), fuzz each FUZZ_SECONDS (30)"
 	@echo "  make fmt         clang-format -i all C sources"
@@ -55,6 +56,9 @@ down:
 
 test: deps
 	scripts/test
+
+test-tsan: deps
+	SOUK_TSAN=1 scripts/test
 
 bench: deps build
 	bench/run
