@@ -163,3 +163,64 @@ export async function adminOrdersAndUsers() {
     });
   });
 }
+
+export async function sessionRefresh() {
+  const { until } = await import('./lib.mjs');
+  return runTest('the session is refreshed before expiry, after a 401, and ends at a revoked token', async (t) => {
+    const { page } = t;
+    const { email, password } = await apiRegister('session');
+    const refreshes = [];
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/auth/refresh') refreshes.push(r.status());
+    });
+    const session = () => page.evaluate(() => JSON.parse(localStorage.getItem('souk.session') ?? 'null'));
+
+    await t.step('log in', async () => {
+      await t.goto('/login?next=/account/orders');
+      await uiLogin(page, email, password);
+      await page.getByRole('heading', { name: 'Your orders' }).waitFor();
+    });
+
+    await t.step('an access token about to expire is refreshed at load', async () => {
+      const before = await session();
+      await page.evaluate(() => {
+        const s = JSON.parse(localStorage.getItem('souk.session'));
+        s.expiresAt = Date.now() + 2000;
+        localStorage.setItem('souk.session', JSON.stringify(s));
+      });
+      await page.reload();
+      await until('a refresh', async () => refreshes.includes(200));
+      const after = await session();
+      expect(after.refreshToken !== before.refreshToken, 'the refresh token was rotated');
+      expect(after.expiresAt > Date.now() + 30_000, 'the new access token lasts');
+      await page.getByRole('heading', { name: 'Your orders' }).waitFor();
+    });
+
+    await t.step('a refused access token is refreshed once and the request retried', async () => {
+      await page.evaluate(() => {
+        const s = JSON.parse(localStorage.getItem('souk.session'));
+        s.accessToken = 'not-a-token';
+        localStorage.setItem('souk.session', JSON.stringify(s));
+      });
+      const n = refreshes.length;
+      await page.reload();
+      await page.getByText('You have not ordered anything yet.').waitFor();
+      await until('one more refresh', async () => refreshes.length === n + 1 && refreshes[n] === 200);
+      expect(page.url().endsWith('/account/orders'), `still on the page: ${page.url()}`);
+    });
+
+    await t.step('a revoked session sends to login, and back after it', async () => {
+      await page.evaluate(() => {
+        const s = JSON.parse(localStorage.getItem('souk.session'));
+        s.accessToken = 'not-a-token';
+        s.refreshToken = 'revoked-or-unknown';
+        localStorage.setItem('souk.session', JSON.stringify(s));
+      });
+      await page.reload();
+      await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === '/account/orders');
+      await page.getByText('Your session has ended. Please log in again.').waitFor();
+      await uiLogin(page, email, password);
+      await page.waitForURL((u) => u.pathname === '/account/orders');
+    });
+  });
+}
