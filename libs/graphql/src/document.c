@@ -109,12 +109,3 @@ souk_err_t souk_gql_doc_operation(const souk_gql_doc_t *doc, const char *operati
         *name = op->name;
     return SOUK_OK;
 }
-
-const gql_def_t *souk_gql__fragment(const gql_document_t *doc, const char *name)
-{
-    const gql_def_t *found = NULL;
-    for (const gql_def_t *d = doc->defs; d; d = d->next)
-        if (d->kind == GQL_D_FRAGMENT && strcmp(d->name, name) == 0)
-            found = d;
-    return found;
-}

@@ -808,12 +808,34 @@ static const gql_def_t *choose(const souk_gql_doc_t *doc, const char *name, json
     return NULL;
 }
 
+/* Operation, variables and cost of a new execution; errors go to errs. */
+static souk_err_t prepare(souk_gql_exec_t *ex, const char *operation_name, const json_t *variables,
+                          const souk_gql_limits_t *lim, json_t *errs)
+{
+    if (variables && !json_is_object(variables)) {
+        request_error(errs,
+                      "Variables must be provided as an Object where each property is a "
+                      "variable value.",
+                      NULL);
+        return SOUK_EINVAL;
+    }
+    if (!(ex->op = choose(ex->doc, operation_name, errs)))
+        return SOUK_EINVAL;
+    ex->root_type = ex->op->op == SOUK_GQL_MUTATION ? ex->s->mutation : ex->s->query;
+    ex->vars = keep(ex, coerce_variables(ex, variables, errs));
+    if (json_array_size(errs))
+        return SOUK_EINVAL;
+    gql_diag_t d = {
+        .errors = errs, .max = SOUK_GQL_MAX_ERRORS, .code = "GRAPHQL_VALIDATION_FAILED"};
+    souk_gql__check_limits(ex->s, ex->a, &ex->doc->ast, ex->op, ex->vars, lim, &d);
+    return json_array_size(errs) ? SOUK_ELIMIT : SOUK_OK;
+}
+
 souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers_t *resolvers,
                              const char *operation_name, const json_t *variables, void *host,
                              const souk_gql_limits_t *lim, souk_gql_exec_t **out, json_t **errors)
 {
     souk_gql_limits_t defaults;
-    souk_err_t rc = SOUK_EINVAL;
     json_t *errs = json_array();
     souk_gql_exec_t *ex = souk_calloc(1, sizeof(*ex));
     ex->a = souk_arena_new();
@@ -823,46 +845,24 @@ souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers
     ex->host = host;
     ex->tail = &ex->waiting;
     ex->errors = json_array();
-    *out = NULL;
     if (!lim) {
         souk_gql_limits_default(&defaults);
         lim = &defaults;
     }
-    if (variables && !json_is_object(variables)) {
-        request_error(errs,
-                      "Variables must be provided as an Object where each property is a "
-                      "variable value.",
-                      NULL);
-        goto out;
-    }
-    if (!(ex->op = choose(doc, operation_name, errs)))
-        goto out;
-    ex->root_type = ex->op->op == SOUK_GQL_MUTATION ? ex->s->mutation : ex->s->query;
-    ex->vars = keep(ex, coerce_variables(ex, variables, errs));
-    if (json_array_size(errs))
-        goto out;
-    gql_diag_t d = {
-        .errors = errs, .max = SOUK_GQL_MAX_ERRORS, .code = "GRAPHQL_VALIDATION_FAILED"};
-    souk_gql__check_limits(ex->s, ex->a, &doc->ast, ex->op, ex->vars, lim, &d);
-    if (json_array_size(errs)) {
-        rc = SOUK_ELIMIT;
-        goto out;
-    }
-    rc = SOUK_OK;
-out:
+    souk_err_t rc = prepare(ex, operation_name, variables, lim, errs);
     if (rc != SOUK_OK) {
         souk_gql_exec_free(ex);
-        if (errors)
-            *errors = errs;
-        else
-            json_decref(errs);
-        return rc;
+        ex = NULL;
+    } else {
+        json_decref(errs);
+        errs = NULL;
     }
-    json_decref(errs);
-    if (errors)
-        *errors = NULL;
     *out = ex;
-    return SOUK_OK;
+    if (errors)
+        *errors = errs;
+    else
+        json_decref(errs);
+    return rc;
 }
 
 static json_t *build(const rnode_t *n)

@@ -530,9 +530,6 @@ void souk_gql__check_limits(const souk_gql_schema_t *s, souk_arena_t *a, const g
 /* GetOperation (spec 6.1): NULL when none can be chosen. */
 const gql_def_t *souk_gql__operation(const souk_gql_doc_t *doc, const char *name);
 
-/* Fragment definition by name (the last one of that name, as graphql-js). */
-const gql_def_t *souk_gql__fragment(const gql_document_t *doc, const char *name);
-
 /* ---- documents, resolvers, introspection --------------------------------------- */
 
 struct souk_gql_doc {

@@ -91,7 +91,7 @@ static void check_object(gql_vctx_t *v, const gql_value_t *val, const gql_tref_t
                              f->name, ts);
         }
     }
-    for (const gql_value_t *f = val->items; f; f = f->next) {
+    for (const gql_value_t *f = val->items; f && !v->d->aborted; f = f->next) {
         const gql_ivalue_t *def = souk_gql__arg(t->inputs, t->ninputs, f->name);
         if (!def) {
             souk_buf_t b;
@@ -249,7 +249,7 @@ static void arguments(gql_vctx_t *v, const gql_arg_t *args, const gql_ivalue_t *
                       bool known, const char *owner, bool directive)
 {
     unique_arguments(v, args);
-    for (const gql_arg_t *a = args; a; a = a->next) {
+    for (const gql_arg_t *a = args; a && !v->d->aborted; a = a->next) {
         const gql_ivalue_t *def = known ? souk_gql__arg(defs, n, a->name) : NULL;
         if (known && !def)
             unknown_argument(v, a, defs, n, owner, directive);
@@ -261,7 +261,7 @@ static void arguments(gql_vctx_t *v, const gql_arg_t *args, const gql_ivalue_t *
 
 static void directives(gql_vctx_t *v, const gql_directive_t *dirs, gql_dirloc_t where)
 {
-    for (const gql_directive_t *d = dirs; d; d = d->next) {
+    for (const gql_directive_t *d = dirs; d && !v->d->aborted; d = d->next) {
         const gql_dirdef_t *def = souk_gql__directive(v->s, d->name);
         if (!def)
             souk_gql__report(v, d->loc, NULL, "Unknown directive \"@%s\".", d->name);
@@ -442,7 +442,8 @@ static void inline_fragment(gql_vctx_t *v, const gql_type_t *parent, const gql_s
 
 static void selset(gql_vctx_t *v, const gql_type_t *parent, const gql_selset_t *set)
 {
-    for (const gql_selection_t *s = set->first; s; s = s->next) {
+    /* past the error limit nothing more is reported: stop working */
+    for (const gql_selection_t *s = set->first; s && !v->d->aborted; s = s->next) {
         if (s->kind == GQL_SEL_FIELD)
             field(v, parent, s);
         else if (s->kind == GQL_SEL_SPREAD)
@@ -464,7 +465,7 @@ static const gql_typeref_t *innermost(const gql_typeref_t *t)
 
 static void variable_definitions(gql_vctx_t *v, const gql_def_t *op)
 {
-    for (const gql_vardef_t *d = op->vars; d; d = d->next) {
+    for (const gql_vardef_t *d = op->vars; d && !v->d->aborted; d = d->next) {
         const gql_vardef_t *e = op->vars;
         while (e != d && strcmp(e->name, d->name) != 0)
             e = e->next;

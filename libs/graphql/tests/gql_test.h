@@ -1,6 +1,6 @@
 /* gql_test.h: helpers shared by the unit tests of libs/graphql: loading a
  * schema, checking a document, and comparing JSON with a readable failure.
- * docs/schema.graphql is embedded into each test binary as souk_schema_sdl. */
+ * docs/schema.graphql is the library's souk_gql_sdl. */
 #ifndef SOUK_GQL_TEST_H
 #define SOUK_GQL_TEST_H
 
@@ -14,8 +14,6 @@
 #include <string.h>
 
 #include <souk/graphql.h>
-
-extern const char souk_schema_sdl[];
 
 static inline souk_gql_schema_t *schema_from(const char *sdl)
 {

@@ -225,7 +225,7 @@ typedef struct {
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
-    f->s = schema_from(souk_schema_sdl);
+    f->s = schema_from(souk_gql_sdl);
     f->r = souk_gql_resolvers_new(f->s);
     f->h = host_new();
     static const struct {

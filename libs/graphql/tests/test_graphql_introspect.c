@@ -62,7 +62,7 @@ static void check_every_sdl_type(json_t *types)
     souk_arena_t *a = souk_arena_new();
     gql_document_t doc;
     gql_syntax_error_t err;
-    assert_int_equal(souk_gql__parse(a, souk_schema_sdl, strlen(souk_schema_sdl), &doc, &err),
+    assert_int_equal(souk_gql__parse(a, souk_gql_sdl, strlen(souk_gql_sdl), &doc, &err),
                      SOUK_OK);
     size_t n = 0;
     for (const gql_def_t *d = doc.defs; d; d = d->next) {
@@ -92,7 +92,7 @@ static void check_every_sdl_type(json_t *types)
 
 static void test_graphiql_query(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     json_t *r = run(s, introspection_query);
     assert_null(json_object_get(r, "errors"));
     json_t *schema = json_object_get(json_object_get(r, "data"), "__schema");

@@ -326,7 +326,7 @@ static void test_nesting_bound(void **state)
 /* The public entry: syntax errors become GraphQL errors, documents are bounded. */
 static void test_document_errors(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     json_t *errors = check_doc(s, "{ me { id }", NULL);
     assert_json(errors, "[{\"message\": \"Syntax Error: Expected Name, found <EOF>.\","
                         " \"locations\": [{\"line\": 1, \"column\": 12}],"

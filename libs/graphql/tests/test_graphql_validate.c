@@ -206,7 +206,7 @@ static const vcase_t cases[] = {
 
 static void test_rules(void **state)
 {
-    souk_gql_schema_t *docs = schema_from(souk_schema_sdl), *pets = schema_from(pets_sdl);
+    souk_gql_schema_t *docs = schema_from(souk_gql_sdl), *pets = schema_from(pets_sdl);
     for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
         const vcase_t *c = &cases[i];
         json_t *errors = check_doc(c->pets ? pets : docs, c->doc, NULL);
@@ -225,7 +225,7 @@ static void test_rules(void **state)
 
 static void test_error_shape(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     json_t *errors = check_doc(s, "{\n  me {\n    id\n    nickname\n  }\n}", NULL);
     assert_json(errors,
                 "[{\"message\": \"Cannot query field \\\"nickname\\\" on type \\\"User\\\". "
@@ -242,7 +242,7 @@ static void test_error_shape(void **state)
 
 static void test_error_cap(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     souk_buf_t b;
     souk_buf_init(&b, 1 << 20);
     assert_int_equal(souk_buf_append(&b, "{ me { ", 7), SOUK_OK);
@@ -276,7 +276,7 @@ static char *chain(int n)
 
 static void test_depth_limit(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     char *ten = chain(10), *eleven = chain(11);
     json_t *errors = check_doc(s, ten, NULL);
     if (errors)
@@ -303,7 +303,7 @@ static void test_depth_limit(void **state)
 
 static void test_alias_limit(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     souk_buf_t b;
     souk_buf_init(&b, 1 << 16);
     assert_int_equal(souk_buf_append(&b, "{ me { ", 7), SOUK_OK);
@@ -323,7 +323,7 @@ static void test_alias_limit(void **state)
 
 static void test_cost_limit(void **state)
 {
-    souk_gql_schema_t *s = schema_from(souk_schema_sdl);
+    souk_gql_schema_t *s = schema_from(souk_gql_sdl);
     /* 1 + 1 + 100 x (id + items: 1 + 20 x (name + product: 1 + name)) = 6202 */
     const char *q = "{ orders(limit: 100) { items { id items { name product { name } } } } }";
     json_t *errors = check_doc(s, q, NULL);

@@ -72,6 +72,10 @@ souk_err_t souk_gql_schema_new(const char *sdl, size_t len, souk_gql_schema_t **
 /* NULL is a no-op. */
 void souk_gql_schema_free(souk_gql_schema_t *s);
 
+/* souk's own schema: the text of docs/schema.graphql, embedded at build time
+ * (NUL-terminated), for souk_gql_schema_new and GET /graphql/schema.graphql. */
+extern const char souk_gql_sdl[];
+
 /* ---- errors ------------------------------------------------------------------- */
 
 /* extensions.code of a field error. */
