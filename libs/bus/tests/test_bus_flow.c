@@ -20,6 +20,8 @@
 
 #include <souk/bus.h>
 
+#include "dbtest.h"
+
 #define WAIT_S 40
 
 typedef struct {
@@ -27,45 +29,18 @@ typedef struct {
     rd_kafka_mock_cluster_t *cluster;
     rd_kafka_t *raw; /* a plain producer for hand-made messages */
     souk_metrics_t *metrics;
+    souk_dbtest_t db;
     souk_db_pool_t *pool;
     souk_bus_t *bus;
-    char schema[32], service[40];
+    char service[48];
     atomic_int flaky_attempts;
 } fx_t;
 
 static fx_t fx;
 
-static souk_db_pool_t *pool_for(const char *settings)
-{
-    souk_db_config_t cfg = {.conninfo = getenv("SOUK_TEST_DATABASE_URL"),
-                            .app_name = "test_bus_flow",
-                            .size = 6,
-                            .settings = settings};
-    souk_db_pool_t *p = NULL;
-    assert_int_equal(souk_db_pool_new(&cfg, &p), SOUK_OK);
-    return p;
-}
-
-static void exec_sql(souk_db_pool_t *p, const char *sql)
-{
-    souk_db_conn_t *c;
-    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
-    souk_db_stmt_t st = {"", sql};
-    assert_int_equal(souk_db_query(c, &st, 0, NULL, NULL), SOUK_OK);
-    souk_db_release(p, c);
-}
-
 static long long scalar(const char *sql)
 {
-    souk_db_conn_t *c;
-    PGresult *res;
-    assert_int_equal(souk_db_acquire(fx.pool, &c), SOUK_OK);
-    souk_db_stmt_t st = {"", sql};
-    assert_int_equal(souk_db_query(c, &st, 0, NULL, &res), SOUK_OK);
-    long long v = souk_db_int(res, 0, 0);
-    PQclear(res);
-    souk_db_release(fx.pool, c);
-    return v;
+    return souk_dbtest_scalar(fx.pool, sql);
 }
 
 /* Polls sql until it returns want, or fails after WAIT_S seconds. */
@@ -132,19 +107,12 @@ static int setup(void **state)
     fx.raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     assert_non_null(fx.raw);
 
-    unsigned tag = (unsigned)souk_now_unix_ms() ^ (unsigned)rand();
-    snprintf(fx.schema, sizeof(fx.schema), "bus_t_%08x", tag);
-    snprintf(fx.service, sizeof(fx.service), "test-bus-%08x", tag);
-    char sql[256], settings[128];
-    souk_db_pool_t *boot = pool_for(NULL);
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", fx.schema);
-    exec_sql(boot, sql);
-    souk_db_pool_free(boot);
-    snprintf(settings, sizeof(settings), "-c search_path=%s", fx.schema);
-    fx.pool = pool_for(settings);
-    assert_int_equal(souk_db_migrate(fx.pool, souk_bus_migrations, 5), SOUK_OK);
-    exec_sql(fx.pool, "CREATE TABLE handled (n int NOT NULL)");
-    exec_sql(fx.pool, "CREATE TABLE answered (event_id text PRIMARY KEY, reason text)");
+    const souk_migration_t *const migrations[] = {souk_bus_migrations, NULL};
+    souk_dbtest_open(&fx.db, "bus_t", 6, 0, migrations);
+    fx.pool = fx.db.pool;
+    snprintf(fx.service, sizeof(fx.service), "test-%s", fx.db.schema);
+    souk_dbtest_exec(fx.pool, "CREATE TABLE handled (n int NOT NULL)");
+    souk_dbtest_exec(fx.pool, "CREATE TABLE answered (event_id text PRIMARY KEY, reason text)");
 
     fx.metrics = souk_metrics_new();
     static const char *const topics[] = {"orders", NULL};
@@ -170,10 +138,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     souk_bus_stop(fx.bus);
-    char sql[128];
-    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", fx.schema);
-    exec_sql(fx.pool, sql);
-    souk_db_pool_free(fx.pool);
+    souk_dbtest_close(&fx.db);
     souk_metrics_free(fx.metrics);
     rd_kafka_destroy(fx.raw);
     rd_kafka_mock_cluster_destroy(fx.cluster);

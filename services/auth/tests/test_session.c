@@ -13,51 +13,30 @@
 #include <unistd.h>
 
 #include "../src/app.h"
+#include "dbtest.h"
 
 extern const souk_migration_t souk_migrations[];
 
 static auth_app_t app;
 static souk_metrics_t *metrics;
-static char schema[32], key_path[64];
+static souk_dbtest_t db;
+static char key_path[64];
 
-static void exec_sql(souk_db_pool_t *p, const char *sql)
+static void exec_sql(const char *sql)
 {
-    souk_db_conn_t *c;
-    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
-    souk_db_stmt_t st = {"", sql};
-    assert_int_equal(souk_db_query(c, &st, 0, NULL, NULL), SOUK_OK);
-    souk_db_release(p, c);
+    souk_dbtest_exec(app.db, sql);
 }
 
 static long long scalar(const char *sql)
 {
-    souk_db_conn_t *c;
-    PGresult *res;
-    assert_int_equal(souk_db_acquire(app.db, &c), SOUK_OK);
-    souk_db_stmt_t st = {"", sql};
-    assert_int_equal(souk_db_query(c, &st, 0, NULL, &res), SOUK_OK);
-    long long v = souk_db_int(res, 0, 0);
-    PQclear(res);
-    souk_db_release(app.db, c);
-    return v;
+    return souk_dbtest_scalar(app.db, sql);
 }
 
 static int setup(void **state)
 {
-    const char *url = getenv("SOUK_TEST_DATABASE_URL");
-    snprintf(schema, sizeof(schema), "auth_t_%08x", (unsigned)souk_now_unix_ms());
-    souk_db_config_t boot_cfg = {.conninfo = url, .size = 1};
-    souk_db_pool_t *boot;
-    assert_int_equal(souk_db_pool_new(&boot_cfg, &boot), SOUK_OK);
-    char sql[96], settings[96];
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
-    exec_sql(boot, sql);
-    souk_db_pool_free(boot);
-    snprintf(settings, sizeof(settings), "-c search_path=%s", schema);
-    souk_db_config_t cfg = {.conninfo = url, .size = 2, .settings = settings};
-    assert_int_equal(souk_db_pool_new(&cfg, &app.db), SOUK_OK);
-    assert_int_equal(souk_db_migrate(app.db, souk_bus_migrations, 5), SOUK_OK);
-    assert_int_equal(souk_db_migrate(app.db, souk_migrations, 0), SOUK_OK);
+    const souk_migration_t *const migrations[] = {souk_bus_migrations, souk_migrations, NULL};
+    souk_dbtest_open(&db, "auth_t", 2, 0, migrations);
+    app.db = db.pool;
     metrics = souk_metrics_new();
     static const char *const result[] = {"result", NULL};
     app.logins = souk_metrics_counter(metrics, "logins", "x", result);
@@ -83,10 +62,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char sql[96];
-    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
-    exec_sql(app.db, sql);
-    souk_db_pool_free(app.db);
+    souk_dbtest_close(&db);
     souk_jwt_signer_free(app.signer);
     unlink(key_path);
     sem_destroy(&app.hash_slots);
@@ -212,12 +188,12 @@ static void test_disabled_and_logout(void **state)
     assert_int_equal(auth_login(&app, "dis@example.com", "right-password", "10.4.0.1", &r),
                      AUTH_SESSION_OK);
     snprintf(sql, sizeof(sql), "UPDATE users SET disabled = true WHERE id = '%s'", id);
-    exec_sql(app.db, sql);
+    exec_sql(sql);
     assert_int_equal(auth_refresh(&app, r.tokens.refresh, &r2), AUTH_SESSION_DENIED);
     auth_session_result_cleanup(&r2);
     assert_int_equal(login("dis@example.com", "right-password", "10.4.0.1"), AUTH_SESSION_DISABLED);
     snprintf(sql, sizeof(sql), "UPDATE users SET disabled = false WHERE id = '%s'", id);
-    exec_sql(app.db, sql);
+    exec_sql(sql);
     auth_session_result_cleanup(&r);
     assert_int_equal(auth_login(&app, "dis@example.com", "right-password", "10.4.0.1", &r),
                      AUTH_SESSION_OK);
@@ -241,8 +217,8 @@ static void test_purge(void **state)
     assert_int_equal(auth_refresh(&app, live.tokens.refresh, &next), AUTH_SESSION_OK);
     /* old's family is logged out: revoked, with no live token left */
     assert_int_equal(auth_logout(&app, old.tokens.refresh, &out), AUTH_SESSION_OK);
-    exec_sql(app.db, "INSERT INTO login_throttle (key, failures, window_start)"
-                     " VALUES ('client:stale', 2, now() - interval '2 hours')");
+    exec_sql("INSERT INTO login_throttle (key, failures, window_start)"
+             " VALUES ('client:stale', 2, now() - interval '2 hours')");
     char sql[200];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM refresh_tokens WHERE user_id = '%s'", id);
     assert_int_equal(scalar(sql), 3);

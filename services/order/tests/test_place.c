@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../src/order.h"
+#include "dbtest.h"
 
 extern const souk_migration_t souk_migrations[];
 
@@ -26,7 +27,7 @@ typedef struct {
     json_t *catalog; /* {id: product}; NULL: the catalog is down */
     int calls;
     bool lease_free; /* a connection could be had while the catalog was asked */
-    char schema[32];
+    souk_dbtest_t db;
 } fx_t;
 
 static fx_t fx;
@@ -49,45 +50,16 @@ static souk_err_t fake_catalog(void *ud, const order_line_t *lines, size_t n,
     return SOUK_OK;
 }
 
-static void exec_sql(souk_db_pool_t *p, const char *sql)
-{
-    souk_db_conn_t *c;
-    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
-    souk_db_stmt_t st = {"", sql};
-    assert_int_equal(souk_db_query(c, &st, 0, NULL, NULL), SOUK_OK);
-    souk_db_release(p, c);
-}
-
 static long long scalar(const char *sql)
 {
-    souk_db_conn_t *c;
-    PGresult *res;
-    assert_int_equal(souk_db_acquire(fx.app.db, &c), SOUK_OK);
-    souk_db_stmt_t st = {"", sql};
-    assert_int_equal(souk_db_query(c, &st, 0, NULL, &res), SOUK_OK);
-    long long v = souk_db_int(res, 0, 0);
-    PQclear(res);
-    souk_db_release(fx.app.db, c);
-    return v;
+    return souk_dbtest_scalar(fx.app.db, sql);
 }
 
 static int setup(void **state)
 {
-    const char *url = getenv("SOUK_TEST_DATABASE_URL");
-    snprintf(fx.schema, sizeof(fx.schema), "order_t_%08x", (unsigned)souk_now_unix_ms());
-    souk_db_config_t boot_cfg = {.conninfo = url, .size = 1};
-    souk_db_pool_t *boot;
-    assert_int_equal(souk_db_pool_new(&boot_cfg, &boot), SOUK_OK);
-    char sql[128], settings[96];
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", fx.schema);
-    exec_sql(boot, sql);
-    souk_db_pool_free(boot);
-    snprintf(settings, sizeof(settings), "-c search_path=%s", fx.schema);
-    souk_db_config_t cfg = {
-        .conninfo = url, .size = 1, .acquire_timeout_ms = 300, .settings = settings};
-    assert_int_equal(souk_db_pool_new(&cfg, &fx.app.db), SOUK_OK);
-    assert_int_equal(souk_db_migrate(fx.app.db, souk_bus_migrations, 5), SOUK_OK);
-    assert_int_equal(souk_db_migrate(fx.app.db, souk_migrations, 0), SOUK_OK);
+    const souk_migration_t *const migrations[] = {souk_bus_migrations, souk_migrations, NULL};
+    souk_dbtest_open(&fx.db, "order_t", 1, 300, migrations);
+    fx.app.db = fx.db.pool;
     fx.app.catalog = fake_catalog;
     fx.catalog =
         json_pack("{s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i, s:s}}", P1,
@@ -99,10 +71,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char sql[96];
-    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", fx.schema);
-    exec_sql(fx.app.db, sql);
-    souk_db_pool_free(fx.app.db);
+    souk_dbtest_close(&fx.db);
     json_decref(fx.catalog);
     return 0;
 }
