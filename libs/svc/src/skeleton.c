@@ -203,7 +203,7 @@ static souk_err_t start(const souk_svc_def_t *def, souk_svc_t *svc, void *app, p
     if ((err = souk_http_server_new(&hc, &svc->http)) != SOUK_OK)
         return err;
     if (def->routes)
-        def->routes(svc, app);
+        def->routes(svc->http, app);
     *probe = (probe_t){def, svc, app};
     souk_http_set_ready(svc->http, ready, probe);
     return SOUK_OK;

@@ -124,7 +124,8 @@ souk_err_t auth_app_init(struct souk_svc *svc, void *app) SOUK_MUST_CHECK;
 void auth_app_cleanup(void *app);
 
 /* ---- routes_auth.c, routes_users.c ---------------------------------------- */
-void auth_routes_register(souk_http_server_t *srv, auth_app_t *app);
+/* Every route of the service (app: auth_app_t). */
+void auth_routes_register(souk_http_server_t *srv, void *app);
 void auth_user_routes_register(souk_http_server_t *srv, auth_app_t *app);
 
 #endif

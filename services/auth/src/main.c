@@ -6,12 +6,6 @@
 
 extern const souk_migration_t souk_migrations[];
 
-static void routes(souk_svc_t *svc, void *app)
-{
-    auth_routes_register(svc->http, app);
-    auth_user_routes_register(svc->http, app);
-}
-
 static void maintain(void *app)
 {
     if (auth_purge(app) != SOUK_OK)
@@ -28,7 +22,7 @@ int main(void)
                                 .migrations = souk_migrations,
                                 .bus = true,
                                 .init = auth_app_init,
-                                .routes = routes,
+                                .routes = auth_routes_register,
                                 .maintain = maintain,
                                 .maintain_every_s = 600,
                                 .cleanup = auth_app_cleanup};

@@ -243,7 +243,7 @@ static void do_jwks(souk_http_ctx_t *ctx, void *ud)
     souk_http_reply_json(ctx, 200, souk_jwt_signer_jwks(app->signer));
 }
 
-void auth_routes_register(souk_http_server_t *srv, auth_app_t *app)
+void auth_routes_register(souk_http_server_t *srv, void *app)
 {
     souk_http_route(srv, "POST", "/auth/register", do_register, app);
     souk_http_route(srv, "POST", "/auth/login", do_login, app);
@@ -251,4 +251,5 @@ void auth_routes_register(souk_http_server_t *srv, auth_app_t *app)
     souk_http_route(srv, "POST", "/auth/logout", do_logout, app);
     souk_http_route(srv, "GET", "/auth/me", do_me, app);
     souk_http_route(srv, "GET", "/.well-known/jwks.json", do_jwks, app);
+    auth_user_routes_register(srv, app);
 }

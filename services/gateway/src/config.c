@@ -83,9 +83,8 @@ souk_err_t gw_init(souk_svc_t *svc, void *ud)
     return SOUK_OK;
 }
 
-void gw_routes(souk_svc_t *svc, void *gw)
+void gw_routes(souk_http_server_t *srv, void *gw)
 {
-    souk_http_server_t *srv = svc->http;
     souk_http_route(srv, "GET", "/me/overview", gw_me_overview, gw);
     souk_http_route(srv, "GET", "/openapi.json", gw_openapi, gw);
     souk_http_route(srv, "GET", "/docs", gw_docs_index, gw);

@@ -80,7 +80,7 @@ void gw_me_overview(souk_http_ctx_t *ctx, void *ud);
 /* config.c: the gateway's parts for the skeleton */
 struct souk_svc;
 souk_err_t gw_init(struct souk_svc *svc, void *gw) SOUK_MUST_CHECK;
-void gw_routes(struct souk_svc *svc, void *gw);
+void gw_routes(souk_http_server_t *srv, void *gw);
 bool gw_ready(void *gw);
 void gw_cleanup(void *gw);
 

@@ -20,11 +20,6 @@ static souk_err_t init(souk_svc_t *svc, void *ud)
     return SOUK_OK;
 }
 
-static void routes(souk_svc_t *svc, void *app)
-{
-    order_routes_register(svc->http, app);
-}
-
 int main(void)
 {
     static order_app_t app;
@@ -40,6 +35,6 @@ int main(void)
                                 .types = order_types,
                                 .on_event = order_on_event,
                                 .init = init,
-                                .routes = routes};
+                                .routes = order_routes_register};
     return souk_svc_main(&def, &app);
 }

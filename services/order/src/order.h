@@ -149,6 +149,7 @@ souk_err_t order_emit(souk_db_conn_t *c, const char *what, json_t *order,
                       const char *traceparent) SOUK_MUST_CHECK;
 
 /* ---- routes.c ------------------------------------------------------------- */
-void order_routes_register(souk_http_server_t *srv, order_app_t *app);
+/* Every route of the service (app: order_app_t). */
+void order_routes_register(souk_http_server_t *srv, void *app);
 
 #endif

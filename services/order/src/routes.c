@@ -221,7 +221,7 @@ static void do_cancel(souk_http_ctx_t *ctx, void *ud)
         souk_http_reply_json(ctx, 200, x.updated);
 }
 
-void order_routes_register(souk_http_server_t *srv, order_app_t *app)
+void order_routes_register(souk_http_server_t *srv, void *app)
 {
     souk_http_route(srv, "POST", "/orders", do_place, app);
     souk_http_route(srv, "GET", "/orders", do_list, app);

@@ -17,11 +17,6 @@ static souk_err_t init(souk_svc_t *svc, void *ud)
     return err || !seed ? err : product_seed_demo(app, product_demo_seed);
 }
 
-static void routes(souk_svc_t *svc, void *app)
-{
-    product_routes_register(svc->http, app);
-}
-
 int main(void)
 {
     static product_app_t app;
@@ -44,6 +39,6 @@ int main(void)
                                 .on_event = product_on_event,
                                 .on_dead_letter = product_on_dead_letter,
                                 .init = init,
-                                .routes = routes};
+                                .routes = product_routes_register};
     return souk_svc_main(&def, &app);
 }

@@ -82,6 +82,7 @@ souk_err_t product_emit(souk_db_conn_t *c, const char *topic, const char *type, 
                         json_t *data, const char *traceparent) SOUK_MUST_CHECK;
 
 /* routes.c */
-void product_routes_register(souk_http_server_t *srv, product_app_t *app);
+/* Every route of the service (app: product_app_t). */
+void product_routes_register(souk_http_server_t *srv, void *app);
 
 #endif

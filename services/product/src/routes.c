@@ -226,7 +226,7 @@ static void do_batch(souk_http_ctx_t *ctx, void *ud)
     souk_valid_cleanup(&v);
 }
 
-void product_routes_register(souk_http_server_t *srv, product_app_t *app)
+void product_routes_register(souk_http_server_t *srv, void *app)
 {
     souk_http_route(srv, "GET", "/products", do_list, app);
     souk_http_route(srv, "POST", "/products", do_create, app);

@@ -71,7 +71,7 @@ typedef struct {
     /* Reads the service's own settings and builds its state, after the pool
      * and migrations and before the bus and the server. */
     souk_err_t (*init)(souk_svc_t *svc, void *app);
-    void (*routes)(souk_svc_t *svc, void *app);
+    void (*routes)(souk_http_server_t *srv, void *app); /* registers the handlers */
     /* Readiness beyond database and broker (the gateway's upstreams). */
     bool (*ready)(void *app);
     /* Housekeeping (purges) run on a thread of its own every maintain_every_s
