@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
@@ -13,7 +14,7 @@ const require = createRequire(import.meta.url);
 export const BASE_URL = (process.env.BASE_URL ?? '').replace(/\/+$/, '');
 export const ADMIN_EMAIL = process.env.SOUK_ADMIN_EMAIL ?? 'admin@souk.local';
 export const ADMIN_PASSWORD = process.env.SOUK_ADMIN_PASSWORD ?? 'souk-admin-dev';
-export const ARTIFACTS = process.env.SOUK_ARTIFACTS_DIR ?? '/work/main/build/web-e2e';
+export const ARTIFACTS = process.env.SOUK_ARTIFACTS_DIR ?? fileURLToPath(new URL('../../build/web-e2e/', import.meta.url));
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const TIMEOUT = Number(process.env.SOUK_E2E_TIMEOUT_MS ?? 15_000);
 
@@ -91,7 +92,9 @@ export function expect(cond, message) {
 
 /** axe-core on the current page; fails on any serious or critical violation. */
 export async function checkA11y(page, name) {
-  await page.addScriptTag({ content: AXE_SOURCE });
+  // Evaluated through the DevTools protocol, which the page's CSP does not
+  // govern (a <script> tag would be refused, as it should be).
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE_SOURCE);
   const result = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
     const r = await axe.run(document, { resultTypes: ['violations'] });
@@ -160,6 +163,10 @@ export async function runTest(name, fn, opts = {}) {
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleErrors = [];
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // A Content-Security-Policy refusal breaks the page quietly: count it as an error.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) consoleErrors.push(m.text());
+  });
   let n = 0;
   const started = Date.now();
   const t = {

@@ -24,6 +24,10 @@ const api = new URL(process.env.SOUK_API_URL ?? 'http://127.0.0.1:8080');
 const port = Number(process.env.PORT ?? 5173);
 const host = process.env.HOST ?? '127.0.0.1';
 
+export const CSP = process.env.SOUK_WEB_CSP ??
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -75,6 +79,9 @@ function sendFile(req, res, file, status = 200) {
     'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     'X-Content-Type-Options': 'nosniff',
   };
+  // The policy the gateway should send with index.html: the build needs no
+  // inline script; Radix injects a <style> element while a dialog is open.
+  if (type.startsWith('text/html')) headers['Content-Security-Policy'] = CSP;
   let path = file;
   const gz = `${file}.gz`;
   if (existsSync(gz)) {
