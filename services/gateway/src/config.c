@@ -35,6 +35,8 @@ static void init_upstreams(gateway_t *gw, const char *auth_url)
         [UP_AUTH] = {"auth", "AUTH_URL"},
         [UP_PRODUCT] = {"product", "PRODUCT_URL"},
         [UP_ORDER] = {"order", "ORDER_URL"},
+        [UP_NOTIFICATION] = {"notification", "NOTIFICATION_URL"},
+        [UP_ANALYTICS] = {"analytics", "ANALYTICS_URL"},
     };
     for (int i = 0; i < UP__COUNT; i++) {
         const char *url = i == UP_AUTH ? auth_url : souk_env_str(ups[i].env, NULL);

@@ -8,7 +8,14 @@
 #include <souk/http.h>
 #include <souk/obs.h>
 
-typedef enum { UP_AUTH, UP_PRODUCT, UP_ORDER, UP__COUNT } upstream_id_t;
+typedef enum {
+    UP_AUTH,
+    UP_PRODUCT,
+    UP_ORDER,
+    UP_NOTIFICATION,
+    UP_ANALYTICS,
+    UP__COUNT
+} upstream_id_t;
 
 typedef struct {
     const char *name; /* "auth" */

@@ -30,6 +30,19 @@ static const gw_rule_t rules[] = {
     {NULL, "/orders", UP_ORDER, ACCESS_USER, false},
     {NULL, "/orders/:id", UP_ORDER, ACCESS_USER, false},
     {NULL, "/orders/:id/cancel", UP_ORDER, ACCESS_USER, false},
+    {NULL, "/notifications", UP_NOTIFICATION, ACCESS_USER, false},
+    {NULL, "/notifications/unread-count", UP_NOTIFICATION, ACCESS_USER, false},
+    {NULL, "/notifications/read-all", UP_NOTIFICATION, ACCESS_USER, false},
+    {NULL, "/notifications/preferences", UP_NOTIFICATION, ACCESS_USER, false},
+    {NULL, "/notifications/:id/read", UP_NOTIFICATION, ACCESS_USER, false},
+    {NULL, "/notifications/deliveries", UP_NOTIFICATION, ACCESS_ADMIN, false},
+    {NULL, "/notifications/deliveries/:id/retry", UP_NOTIFICATION, ACCESS_ADMIN, false},
+    {NULL, "/reports/summary", UP_ANALYTICS, ACCESS_ADMIN, false},
+    {NULL, "/reports/sales", UP_ANALYTICS, ACCESS_ADMIN, false},
+    {NULL, "/reports/top-products", UP_ANALYTICS, ACCESS_ADMIN, false},
+    {NULL, "/reports/categories", UP_ANALYTICS, ACCESS_ADMIN, false},
+    {NULL, "/products/:id/recommendations", UP_ANALYTICS, ACCESS_PUBLIC, false},
+    {NULL, "/me/recommendations", UP_ANALYTICS, ACCESS_USER, false},
 };
 
 souk_router_t *gw_rules_new(void)
