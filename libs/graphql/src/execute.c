@@ -96,14 +96,25 @@ typedef struct rnode {
     size_t nkids;
 } rnode_t;
 
+struct groups;
+
+/* CollectSubfields of a group for one object type, kept: every item of a list
+ * (and every object below) shares it, as graphql-js memoizes it. */
+typedef struct subcache {
+    const gql_type_t *type;
+    struct groups *fields;
+    struct subcache *next;
+} subcache_t;
+
 /* Fields of one response key (CollectFields). */
 typedef struct {
     const char *key;
     const gql_selection_t **nodes;
     size_t n, cap;
+    subcache_t *sub;
 } group_t;
 
-typedef struct {
+typedef struct groups {
     group_t *g;
     size_t n, cap;
     gql_map_t index;
@@ -307,8 +318,12 @@ static void collect(souk_gql_exec_t *ex, const gql_type_t *obj, const gql_selset
     }
 }
 
-static groups_t *subfields(souk_gql_exec_t *ex, const gql_type_t *obj, const group_t *g)
+static groups_t *subfields(souk_gql_exec_t *ex, const gql_type_t *obj, const group_t *cg)
 {
+    group_t *g = (group_t *)cg; /* the cache is ours; the nodes stay as they are */
+    for (subcache_t *c = g->sub; c; c = c->next)
+        if (c->type == obj)
+            return c->fields;
     groups_t *out = zalloc(ex, sizeof(*out));
     gql_map_t visited;
     souk_gql__map_init(&out->index, ex->a);
@@ -316,6 +331,9 @@ static groups_t *subfields(souk_gql_exec_t *ex, const gql_type_t *obj, const gro
     for (size_t i = 0; i < g->n; i++)
         if (g->nodes[i]->selset)
             collect(ex, obj, g->nodes[i]->selset, &visited, out);
+    subcache_t *c = zalloc(ex, sizeof(*c));
+    *c = (subcache_t){obj, out, g->sub};
+    g->sub = c;
     return out;
 }
 

@@ -3,8 +3,10 @@
  * which every field costs 1 and the fields below a list are multiplied by its
  * `limit`/`first` argument (see souk/graphql.h for the exact rule). Fragments
  * are costed once per entry context, so a document cannot make this work
- * exponential. Meta fields (__typename, __schema, __type and below them) are
- * left out. It runs only on documents without fragment cycles. */
+ * exponential. Introspection is bounded by the schema, not by data: __schema
+ * and __type cost a flat amount whatever is below them (which is left out of
+ * depth), __typename nothing. It runs only on documents without fragment
+ * cycles. */
 #include "gql_int.h"
 
 #include <stdint.h>
@@ -24,6 +26,15 @@ typedef struct {
     gql_map_t depth_memo; /* fragment -> depth + 1 */
     gql_map_t cost_memo;  /* "fragment#pending" -> double* */
 } lim_t;
+
+/* Flat costs of introspection: a whole schema, one type. */
+#define COST_SCHEMA 1000
+#define COST_TYPE   100
+
+static double meta_cost(const char *name)
+{
+    return !strcmp(name, "__schema") ? COST_SCHEMA : !strcmp(name, "__type") ? COST_TYPE : 0;
+}
 
 static bool is_meta(const char *name)
 {
@@ -162,7 +173,9 @@ static double cost(lim_t *l, const gql_type_t *parent, const gql_selset_t *set, 
 {
     double total = 0;
     for (const gql_selection_t *s = set->first; s; s = s->next) {
-        if (s->kind == GQL_SEL_FIELD && !is_meta(s->name))
+        if (s->kind == GQL_SEL_FIELD && is_meta(s->name))
+            total += meta_cost(s->name);
+        else if (s->kind == GQL_SEL_FIELD)
             total += field_cost(l, parent, s, pending);
         else if (s->kind == GQL_SEL_INLINE)
             total += cost(l, s->type_cond ? souk_gql__type(l->s, s->type_cond) : parent, s->selset,

@@ -632,7 +632,9 @@ static json_t *serialize_scalar(const gql_type_t *t, const json_t *in, const cha
         if (!number_of(in, &d) || !isfinite(d) || floor(d) != d)
             return NULL;
         *what = "Int cannot represent non 32-bit signed integer value: ";
-        return d <= INT_MAX32 && d >= INT_MIN32 ? json_integer((json_int_t)d) : NULL;
+        if (d > INT_MAX32 || d < INT_MIN32)
+            return NULL;
+        return json_is_integer(in) ? json_incref((json_t *)in) : json_integer((json_int_t)d);
     case GQL_SC_FLOAT:
         *what = "Float cannot represent non numeric value: ";
         if (json_is_number(in))

@@ -62,8 +62,7 @@ static void check_every_sdl_type(json_t *types)
     souk_arena_t *a = souk_arena_new();
     gql_document_t doc;
     gql_syntax_error_t err;
-    assert_int_equal(souk_gql__parse(a, souk_gql_sdl, strlen(souk_gql_sdl), &doc, &err),
-                     SOUK_OK);
+    assert_int_equal(souk_gql__parse(a, souk_gql_sdl, strlen(souk_gql_sdl), &doc, &err), SOUK_OK);
     size_t n = 0;
     for (const gql_def_t *d = doc.defs; d; d = d->next) {
         if (d->kind < GQL_D_SCALAR || d->kind > GQL_D_INPUT)

@@ -346,8 +346,18 @@ static void test_cost_limit(void **state)
                        &lim);
     assert_true(has_message(errors, "estimated cost is 29;"));
     json_decref(errors);
-    /* introspection costs nothing, __typename neither */
-    assert_null(check_doc(s, "{ __typename __schema { types { name fields { name } } } }", &lim));
+    /* introspection costs a flat amount whatever is below it, __typename nothing */
+    lim.max_cost = 1100;
+    assert_null(check_doc(s,
+                          "{ __typename __schema { types { name fields { name } } } "
+                          "__type(name: \"Product\") { fields { name } } }",
+                          &lim));
+    errors = check_doc(s,
+                       "{ a: __schema { queryType { name } } b: __schema { queryType { name } "
+                       "} }",
+                       &lim);
+    assert_true(has_message(errors, "estimated cost is 2000; the limit is 1100"));
+    json_decref(errors);
     souk_gql_schema_free(s);
 }
 

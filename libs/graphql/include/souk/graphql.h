@@ -39,8 +39,10 @@
 
 /* souk's limits, checked after the spec's validation rules and before any
  * resolver runs. Introspection (__schema, __type and what is below them) is
- * bounded by the schema itself and graphql-js's MaxIntrospectionDepthRule,
- * and is left out of depth and cost; __typename costs nothing.
+ * bounded by the schema itself and graphql-js's MaxIntrospectionDepthRule: it
+ * is left out of depth, and costs a flat 1000 per __schema and 100 per __type
+ * (GraphiQL's query fits, fifty aliased copies of it do not); __typename costs
+ * nothing.
  *
  * Cost: every field costs 1; the fields below a list field are multiplied by
  * its `limit` (or `first`) argument, or, for a list without one, by the
