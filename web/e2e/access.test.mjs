@@ -224,3 +224,31 @@ export async function sessionRefresh() {
     });
   });
 }
+
+export async function reportsDashboard() {
+  const { ADMIN_EMAIL, ADMIN_PASSWORD } = await import('./lib.mjs');
+  return runTest('reports dashboard (when analytics answers)', async (t) => {
+    const { page } = t;
+    await t.step('open the reports page', async () => {
+      await t.goto('/login?next=/admin/reports');
+      await uiLogin(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+      await page.waitForURL((u) => u.pathname === '/admin/reports');
+      const kpi = page.getByTestId('kpi-revenue');
+      const absent = page.getByText('are not available on this installation yet');
+      await kpi.or(absent).first().waitFor();
+      if (await absent.isVisible()) {
+        console.log('    analytics-service is not deployed: the page says so; nothing more to check');
+        expect((await page.getByRole('navigation', { name: 'Back office' }).getByRole('link', { name: 'Reports' }).count()) === 0, 'no Reports menu entry');
+        return;
+      }
+      await page.locator('.recharts-surface').first().waitFor();
+      await checkA11y(page, 'reports');
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: /^Download CSV\W+sales\.csv$/ }).click();
+      const d = await download;
+      const { readFile } = await import('node:fs/promises');
+      const text = await readFile(await d.path(), 'utf8');
+      expect(/^[a-z_]+(,[a-z_]+)*\r?\n/.test(text), `the CSV starts with a header row: ${text.slice(0, 80)}`);
+    });
+  });
+}

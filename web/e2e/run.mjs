@@ -2,7 +2,7 @@
 // Runs the browser suite against BASE_URL (the gateway, or tools/serve.mjs).
 //   BASE_URL=http://127.0.0.1:8080 SOUK_ADMIN_EMAIL=... SOUK_ADMIN_PASSWORD=... node e2e/run.mjs [filter]
 import { mkdirSync } from 'node:fs';
-import { adminOrdersAndUsers, customerRefused, phoneAndKeyboard, sessionRefresh } from './access.test.mjs';
+import { adminOrdersAndUsers, customerRefused, phoneAndKeyboard, reportsDashboard, sessionRefresh } from './access.test.mjs';
 import { ARTIFACTS, BASE_URL } from './lib.mjs';
 import { serving } from './serving.test.mjs';
 import { adminCreatesShopperFinds, shopperJourney } from './shop.test.mjs';
@@ -13,7 +13,7 @@ if (!BASE_URL) {
 }
 mkdirSync(ARTIFACTS, { recursive: true });
 
-const suites = { serving, shopperJourney, adminCreatesShopperFinds, adminOrdersAndUsers, customerRefused, sessionRefresh, phoneAndKeyboard };
+const suites = { serving, shopperJourney, adminCreatesShopperFinds, adminOrdersAndUsers, customerRefused, sessionRefresh, reportsDashboard, phoneAndKeyboard };
 const filter = process.argv[2];
 const started = Date.now();
 const results = [];

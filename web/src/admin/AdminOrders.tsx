@@ -45,7 +45,7 @@ export function AdminOrders() {
     <section aria-labelledby="ao-title">
       <h1 id="ao-title">Orders</h1>
       <form
-        className="filters"
+        className="filters filters-inline"
         aria-label="Filter orders"
         onSubmit={(e) => {
           e.preventDefault();

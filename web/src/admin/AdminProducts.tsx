@@ -85,7 +85,7 @@ export function AdminProducts() {
         </p>
       )}
       <form
-        className="filters"
+        className="filters filters-inline"
         role="search"
         aria-label="Products"
         onSubmit={(e) => {

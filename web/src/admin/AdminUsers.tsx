@@ -87,7 +87,7 @@ export function AdminUsers() {
     <section aria-labelledby="au-title">
       <h1 id="au-title">Users</h1>
       <form
-        className="filters"
+        className="filters filters-inline"
         role="search"
         aria-label="Users"
         onSubmit={(e) => {

@@ -27,7 +27,7 @@ export function AuditLog() {
     <section aria-labelledby="al-title">
       <h1 id="al-title">Audit log</h1>
       <form
-        className="filters"
+        className="filters filters-inline"
         aria-label="Filter the audit log"
         onSubmit={(e) => {
           e.preventDefault();

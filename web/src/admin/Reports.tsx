@@ -90,7 +90,7 @@ export default function Reports() {
   return (
     <section aria-labelledby="rp-title" className="reports">
       <h1 id="rp-title">Reports</h1>
-      <form className="filters" aria-label="Report period" onSubmit={(e) => e.preventDefault()}>
+      <form className="filters filters-inline" aria-label="Report period" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="rp-from">From</label>
           <input id="rp-from" type="date" value={from} max={toIncl} onChange={(e) => setFrom(e.target.value)} />
