@@ -1,7 +1,8 @@
 /* client.c: outgoing HTTP on libcurl. Easy handles live in a pool: a request
  * takes one, uses it and puts it back, so the keep-alive connections each
  * handle holds are reused by whichever thread comes next. One short mutex
- * section per request; no curl share locks on the hot path. */
+ * section per request; no curl share locks on the hot path. Parallel
+ * fetches run on a pooled multi handle on the caller's thread. */
 #include "http_int.h"
 
 #include <curl/curl.h>
@@ -14,11 +15,14 @@
 #define DEFAULT_MAX_RESPONSE       (8u << 20)
 #define MAX_RESPONSE_HEADERS       (64u << 10)
 #define MAX_POOLED_HANDLES         512
+#define MAX_POOLED_MULTIS          64
 
 struct souk_http_client {
     pthread_mutex_t lock;
     CURL *pool[MAX_POOLED_HANDLES];
     size_t npool;
+    CURLM *multis[MAX_POOLED_MULTIS];
+    size_t nmulti;
 };
 
 static void global_init(void)
@@ -39,6 +43,8 @@ void souk_http_client_free(souk_http_client_t *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < c->nmulti; i++)
+        curl_multi_cleanup(c->multis[i]);
     for (size_t i = 0; i < c->npool; i++)
         curl_easy_cleanup(c->pool[i]);
     pthread_mutex_destroy(&c->lock);
@@ -113,22 +119,28 @@ static souk_err_t map_curl_error(CURLcode rc)
     }
 }
 
-souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req,
-                           souk_http_response_t *resp)
+/* One request on a handle: options, sinks and headers set by prepare(),
+ * the outcome read and the handle disarmed by finish(). */
+typedef struct {
+    CURL *h;
+    sink_t sink;
+    struct curl_slist *headers;
+} call_t;
+
+static souk_err_t prepare(souk_http_client_t *c, const souk_http_request_t *req,
+                          souk_http_response_t *resp, call_t *call)
 {
-    souk_err_t err = SOUK_OK;
-    struct curl_slist *headers = NULL;
     memset(resp, 0, sizeof(*resp));
     souk_buf_init(&resp->body, req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE);
     souk_buf_init(&resp->headers, MAX_RESPONSE_HEADERS);
-    CURL *h = take_handle(c);
+    *call = (call_t){.h = take_handle(c), .sink = {resp, false}};
+    CURL *h = call->h;
     if (!h)
         return SOUK_ENOMEM;
-    sink_t sink = {resp, false};
     for (size_t i = 0; req->headers && req->headers[i]; i++)
-        headers = curl_slist_append(headers, req->headers[i]);
+        call->headers = curl_slist_append(call->headers, req->headers[i]);
     /* curl would otherwise add "Expect: 100-continue" and wait on big bodies. */
-    headers = curl_slist_append(headers, "Expect:");
+    call->headers = curl_slist_append(call->headers, "Expect:");
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     if (req->path_as_is)
         curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
@@ -139,29 +151,108 @@ souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      req->connect_timeout_ms ? req->connect_timeout_ms
                                              : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &call->sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
-    CURLcode rc = curl_easy_perform(h);
-    if (rc != CURLE_OK) {
-        err = sink.overflow ? SOUK_ELIMIT : map_curl_error(rc);
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-out:
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &call->sink);
+    return SOUK_OK;
+}
+
+static souk_err_t finish(souk_http_client_t *c, call_t *call, CURLcode rc)
+{
+    souk_err_t err = SOUK_OK;
+    if (!call->h)
+        return SOUK_ENOMEM;
+    if (rc != CURLE_OK)
+        err = call->sink.overflow ? SOUK_ELIMIT : map_curl_error(rc);
+    else
+        curl_easy_getinfo(call->h, CURLINFO_RESPONSE_CODE, &call->sink.resp->status);
     /* The handle outlives this call; it must not keep pointers into our stack. */
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
-    curl_slist_free_all(headers);
-    give_handle(c, h);
+    curl_easy_setopt(call->h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(call->h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(call->h, CURLOPT_HEADERDATA, NULL);
+    curl_slist_free_all(call->headers);
+    give_handle(c, call->h);
+    call->h = NULL;
     return err;
+}
+
+souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req,
+                           souk_http_response_t *resp)
+{
+    call_t call;
+    souk_err_t err = prepare(c, req, resp, &call);
+    if (err)
+        return err; /* no handle was taken */
+    return finish(c, &call, curl_easy_perform(call.h));
+}
+
+/* Multi handles keep the connections their transfers opened, so a pool of
+ * them (like the easy handles') lets parallel fetches reuse connections. */
+static CURLM *take_multi(souk_http_client_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    CURLM *m = c->nmulti ? c->multis[--c->nmulti] : NULL;
+    pthread_mutex_unlock(&c->lock);
+    return m ? m : curl_multi_init();
+}
+
+static void give_multi(souk_http_client_t *c, CURLM *m)
+{
+    pthread_mutex_lock(&c->lock);
+    bool kept = c->nmulti < MAX_POOLED_MULTIS;
+    if (kept)
+        c->multis[c->nmulti++] = m;
+    pthread_mutex_unlock(&c->lock);
+    if (!kept)
+        curl_multi_cleanup(m);
+}
+
+#define MAX_PARALLEL 32
+
+void souk_http_fetch_all(souk_http_client_t *c, const souk_http_request_t *reqs,
+                         souk_http_response_t *resps, souk_err_t *errs, size_t n)
+{
+    call_t calls[MAX_PARALLEL];
+    for (size_t base = 0; base < n; base += MAX_PARALLEL) {
+        memset(calls, 0, sizeof(calls));
+        size_t k = n - base < MAX_PARALLEL ? n - base : MAX_PARALLEL;
+        CURLM *m = take_multi(c);
+        for (size_t i = 0; i < k; i++) {
+            memset(&resps[base + i], 0, sizeof(resps[base + i]));
+            errs[base + i] =
+                m ? prepare(c, &reqs[base + i], &resps[base + i], &calls[i]) : SOUK_ENOMEM;
+            if (errs[base + i] == SOUK_OK)
+                curl_multi_add_handle(m, calls[i].h);
+        }
+        int running = 1;
+        while (m && running) {
+            if (curl_multi_perform(m, &running) != CURLM_OK)
+                break;
+            if (running)
+                curl_multi_poll(m, NULL, 0, 1000, NULL);
+        }
+        CURLMsg *msg;
+        int left;
+        while (m && (msg = curl_multi_info_read(m, &left)))
+            for (size_t i = 0; i < k; i++)
+                if (msg->msg == CURLMSG_DONE && calls[i].h == msg->easy_handle) {
+                    curl_multi_remove_handle(m, calls[i].h);
+                    errs[base + i] = finish(c, &calls[i], msg->data.result);
+                }
+        for (size_t i = 0; i < k; i++)
+            if (calls[i].h) { /* never reported done (the multi failed) */
+                curl_multi_remove_handle(m, calls[i].h);
+                errs[base + i] = finish(c, &calls[i], CURLE_OPERATION_TIMEDOUT);
+            }
+        if (m)
+            give_multi(c, m);
+    }
 }
 
 void souk_http_response_cleanup(souk_http_response_t *resp)

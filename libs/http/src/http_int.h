@@ -28,6 +28,7 @@ struct souk_http_server {
     struct _u_instance inst;
     struct sockaddr_in addr;
     bool running;
+    uint16_t bound_port;
     souk_router_t *router;
     size_t nhandlers;
     souk_http__handler_t handlers[SOUK_HTTP_MAX_HANDLERS];

@@ -1,5 +1,7 @@
 /* reply.c: the only place responses are written. Every error leaves through
- * souk_http_problem_errors(), so all of them share one problem+json shape. */
+ * souk_http_problem_errors(), whose body comes from souk_http_problem_body(),
+ * the one builder of problem+json that every HTTP engine of souk (this
+ * server and the gateway's edge) uses, so all of them share one shape. */
 #include "http_int.h"
 
 #include <string.h>
@@ -94,15 +96,32 @@ void souk_http_reply_empty(souk_http_ctx_t *ctx, int status)
     souk_http_reply_raw(ctx, status, NULL, NULL, 0);
 }
 
-void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail, json_t *errors)
+/* A JSON string of s, or of fallback when s is NULL or not UTF-8 (a path
+ * is client input: jansson refuses bytes that are not UTF-8). */
+static json_t *text_or(const char *s, const char *fallback)
 {
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank", "title",
-                          souk_http_status_title(status), "status", status, "detail",
-                          detail ? detail : souk_http_status_title(status), "instance",
-                          ctx->path ? ctx->path : "/", "request_id",
-                          ctx->request_id ? ctx->request_id : "");
+    return json_string(s && souk_utf8_valid(s, strlen(s)) ? s : fallback);
+}
+
+json_t *souk_http_problem_body(int status, const char *detail, const char *instance,
+                               const char *request_id, json_t *errors)
+{
+    const char *title = souk_http_status_title(status);
+    json_t *p = json_object();
+    json_object_set_new(p, "type", json_string("about:blank"));
+    json_object_set_new(p, "title", json_string(title));
+    json_object_set_new(p, "status", json_integer(status));
+    json_object_set_new(p, "detail", text_or(detail, title));
+    json_object_set_new(p, "instance", text_or(instance, "/"));
+    json_object_set_new(p, "request_id", text_or(request_id, ""));
     if (errors)
         json_object_set_new(p, "errors", errors);
+    return p;
+}
+
+void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail, json_t *errors)
+{
+    json_t *p = souk_http_problem_body(status, detail, ctx->path, ctx->request_id, errors);
     if (status == 401)
         souk_http_set_header(ctx, "WWW-Authenticate", "Bearer realm=\"souk\"");
     reply_json_as(ctx, status, "application/problem+json", p);

@@ -27,17 +27,16 @@ static const char *const svc_labels[] = {"service", NULL};
 static const char *const known_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
                                             "PATCH", "DELETE", "OPTIONS"};
 
-static const char *method_label(const char *method)
+const char *souk_http_method_label(const char *m, size_t len)
 {
     for (size_t i = 0; i < SOUK_ARRAY_LEN(known_methods); i++)
-        if (strcmp(method, known_methods[i]) == 0)
+        if (strlen(known_methods[i]) == len && memcmp(m, known_methods[i], len) == 0)
             return known_methods[i];
     return SOUK_METRIC_OTHER;
 }
 
-static bool request_id_ok(const char *s)
+bool souk_http_request_id_ok(const char *s, size_t n)
 {
-    size_t n = strlen(s);
     if (n == 0 || n > REQUEST_ID_MAX)
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -57,7 +56,7 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
     ctx->srv = srv;
     ctx->ureq = req;
     ctx->ures = res;
-    ctx->method = method_label(req->http_verb);
+    ctx->method = souk_http_method_label(req->http_verb, strlen(req->http_verb));
     ctx->path = req->url_path;
     ctx->url = req->http_url;
     ctx->route = "unmatched";
@@ -65,7 +64,7 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
     ctx->body_len = req->binary_body_length;
 
     const char *rid = souk_http_header(ctx, "X-Request-Id");
-    if (rid && request_id_ok(rid)) {
+    if (rid && souk_http_request_id_ok(rid, strlen(rid))) {
         ctx->request_id = rid;
     } else {
         char *id = souk_arena_alloc(ctx->arena, SOUK_UUID_STRLEN + 1);
@@ -284,7 +283,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 souk_err_t souk_http_server_new(const souk_http_config_t *cfg, souk_http_server_t **out)
 {
-    if (!cfg || !cfg->metrics || cfg->port <= 0 || cfg->port > 65535)
+    if (!cfg || !cfg->metrics || cfg->port < 0 || cfg->port > 65535)
         return SOUK_EINVAL;
     souk_http_server_t *srv = souk_calloc(1, sizeof(*srv));
     srv->cfg = *cfg;
@@ -324,7 +323,10 @@ souk_err_t souk_http_server_new(const souk_http_config_t *cfg, souk_http_server_
 souk_err_t souk_http_server_start(souk_http_server_t *srv)
 {
     struct _u_instance *inst = &srv->inst;
-    if (ulfius_init_instance(inst, (unsigned)srv->cfg.port, &srv->addr, NULL) != U_OK)
+    /* ulfius refuses port 0; the socket address below (port 0 in it) is
+     * what libmicrohttpd binds, so any valid number will do here. */
+    if (ulfius_init_instance(inst, srv->cfg.port ? (unsigned)srv->cfg.port : 1, &srv->addr, NULL) !=
+        U_OK)
         return SOUK_EIO;
     /* One more byte than the limit so an oversized body is detectable: ulfius
      * silently truncates at max_post_body_size. */
@@ -353,8 +355,15 @@ souk_err_t souk_http_server_start(souk_http_server_t *srv)
         return SOUK_EIO;
     }
     srv->running = true;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(inst->mhd_daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof(bound);
+    srv->bound_port = info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &blen) == 0
+                          ? ntohs(bound.sin_port)
+                          : (uint16_t)srv->cfg.port;
     souk_log_info("listening on http://%s:%d", srv->cfg.bind ? srv->cfg.bind : "127.0.0.1",
-                  srv->cfg.port);
+                  (int)srv->bound_port);
     return SOUK_OK;
 }
 
@@ -375,6 +384,11 @@ void souk_http_server_stop(souk_http_server_t *srv)
     ulfius_stop_framework(&srv->inst);
     ulfius_clean_instance(&srv->inst);
     srv->running = false;
+}
+
+int souk_http_server_port(const souk_http_server_t *srv)
+{
+    return srv && srv->running ? (int)srv->bound_port : 0;
 }
 
 void souk_http_server_free(souk_http_server_t *srv)

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <souk/http.h>
@@ -84,6 +85,43 @@ static void test_status_titles(void **state)
     assert_string_equal(souk_http_status_title(404), "Not Found");
     assert_string_equal(souk_http_status_title(413), "Content Too Large");
     assert_string_equal(souk_http_status_title(299), "Error");
+}
+
+/* The one problem builder: the shape both HTTP engines send. */
+static void test_problem_body(void **state)
+{
+    json_t *errs = json_pack("[{s:s, s:s}]", "field", "email", "message", "bad");
+    json_t *p = souk_http_problem_body(400, "nope", "/things/1", "rid-1", errs);
+    char *text = json_dumps(p, JSON_COMPACT);
+    assert_string_equal(text, "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
+                              "\"detail\":\"nope\",\"instance\":\"/things/1\","
+                              "\"request_id\":\"rid-1\",\"errors\":[{\"field\":\"email\","
+                              "\"message\":\"bad\"}]}");
+    free(text);
+    json_decref(p);
+    /* defaults, and a path that is not UTF-8 (client input) still gives a body */
+    p = souk_http_problem_body(503, NULL, "/x\xff", NULL, NULL);
+    assert_string_equal(json_string_value(json_object_get(p, "detail")), "Service Unavailable");
+    assert_string_equal(json_string_value(json_object_get(p, "instance")), "/");
+    assert_string_equal(json_string_value(json_object_get(p, "request_id")), "");
+    assert_null(json_object_get(p, "errors"));
+    json_decref(p);
+}
+
+static void test_request_rules(void **state)
+{
+    assert_string_equal(souk_http_method_label("PATCH", 5), "PATCH");
+    assert_string_equal(souk_http_method_label("GETX", 3), "GET");
+    assert_string_equal(souk_http_method_label("GETX", 4), SOUK_METRIC_OTHER);
+    assert_string_equal(souk_http_method_label("get", 3), SOUK_METRIC_OTHER);
+    assert_string_equal(souk_http_method_label("", 0), SOUK_METRIC_OTHER);
+    assert_true(souk_http_request_id_ok("a-b_c.d:9", 9));
+    assert_false(souk_http_request_id_ok("", 0));
+    assert_false(souk_http_request_id_ok("a b", 3));
+    char long_id[130];
+    memset(long_id, 'a', sizeof(long_id));
+    assert_true(souk_http_request_id_ok(long_id, 128));
+    assert_false(souk_http_request_id_ok(long_id, 129));
 }
 
 static void test_router_table(void **state)
@@ -218,6 +256,12 @@ static void forgetful(souk_http_ctx_t *ctx, void *ud)
     /* returns without replying: the middleware must answer 500 */
 }
 
+static void slow(souk_http_ctx_t *ctx, void *ud)
+{
+    nanosleep(&(struct timespec){0, 500 * 1000000L}, NULL);
+    souk_http_reply_json(ctx, 200, json_pack("{s:s}", "id", souk_http_param(ctx, "id")));
+}
+
 static bool ready(void *ud)
 {
     return ((fixture_t *)ud)->ready;
@@ -246,6 +290,7 @@ static int setup(void **state)
     souk_http_route(f->srv, "GET", "/things", list, NULL);
     souk_http_route(f->srv, "GET", "/forgetful", forgetful, NULL);
     souk_http_route(f->srv, "DELETE", "/things/:id", removed, NULL);
+    souk_http_route(f->srv, "GET", "/slow/:id", slow, NULL);
     souk_http_set_ready(f->srv, ready, f);
     assert_int_equal(souk_http_server_start(f->srv), SOUK_OK);
     f->client = souk_http_client_new();
@@ -480,6 +525,67 @@ static void test_server_probes_and_metrics(void **state)
     souk_http_response_cleanup(&resp);
 }
 
+/* Port 0 binds an ephemeral port and the server reports it. */
+static void test_server_ephemeral_port(void **state)
+{
+    souk_metrics_t *m = souk_metrics_new();
+    souk_http_config_t cfg = {.service = "eph", .port = 0, .threads = 2, .metrics = m};
+    souk_http_server_t *srv;
+    assert_int_equal(souk_http_server_new(&cfg, &srv), SOUK_OK);
+    assert_int_equal(souk_http_server_port(srv), 0);
+    assert_int_equal(souk_http_server_start(srv), SOUK_OK);
+    int port = souk_http_server_port(srv);
+    assert_true(port > 0 && port <= 65535);
+    souk_http_client_t *c = souk_http_client_new();
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+    souk_http_request_t req = {.url = url};
+    souk_http_response_t resp;
+    assert_int_equal(souk_http_fetch(c, &req, &resp), SOUK_OK);
+    assert_int_equal(resp.status, 200);
+    souk_http_response_cleanup(&resp);
+    souk_http_client_free(c);
+    souk_http_server_free(srv);
+    souk_metrics_free(m);
+}
+
+/* Parallel fetches: each gets its own answer and error, and slow ones run
+ * at the same time (three 500 ms answers take well under 1500 ms). */
+static void test_client_fetch_all(void **state)
+{
+    fixture_t *f = *state;
+    char urls[5][128];
+    souk_http_request_t reqs[5];
+    for (int i = 0; i < 3; i++) {
+        snprintf(urls[i], sizeof(urls[i]), "%s/slow/%d", f->base, i);
+        reqs[i] = (souk_http_request_t){.url = urls[i]};
+    }
+    snprintf(urls[3], sizeof(urls[3]), "http://127.0.0.1:%d/", free_port());
+    reqs[3] = (souk_http_request_t){.url = urls[3]};
+    snprintf(urls[4], sizeof(urls[4]), "%s/slow/4", f->base);
+    reqs[4] = (souk_http_request_t){.url = urls[4], .timeout_ms = 50};
+    souk_http_response_t resps[5];
+    souk_err_t errs[5];
+    for (int round = 0; round < 2; round++) { /* the second reuses pooled handles */
+        uint64_t t0 = souk_now_mono_ns();
+        souk_http_fetch_all(f->client, reqs, resps, errs, 5);
+        uint64_t ms = (souk_now_mono_ns() - t0) / 1000000;
+        assert_true(ms < 1400); /* one after the other: 1500 ms at least */
+        for (int i = 0; i < 3; i++) {
+            char want[32];
+            snprintf(want, sizeof(want), "{\"id\":\"%d\"}", i);
+            assert_int_equal(errs[i], SOUK_OK);
+            assert_int_equal(resps[i].status, 200);
+            assert_string_equal(resps[i].body.data, want);
+        }
+        assert_int_equal(errs[3], SOUK_EUNAVAIL);
+        assert_int_equal(errs[4], SOUK_ETIMEOUT);
+        for (int i = 0; i < 5; i++)
+            souk_http_response_cleanup(&resps[i]);
+    }
+    souk_http_fetch_all(f->client, reqs, resps, errs, 0);
+}
+
 static void test_client_refused(void **state)
 {
     souk_http_client_t *c = souk_http_client_new();
@@ -497,6 +603,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_fields),
         cmocka_unit_test(test_status_titles),
+        cmocka_unit_test(test_problem_body),
+        cmocka_unit_test(test_request_rules),
+        cmocka_unit_test(test_server_ephemeral_port),
+        cmocka_unit_test_setup_teardown(test_client_fetch_all, setup, teardown),
         cmocka_unit_test(test_error_with_long_unicode_input),
         cmocka_unit_test(test_router_table),
         cmocka_unit_test(test_client_address),

@@ -56,9 +56,9 @@ typedef bool (*souk_http_hook_fn)(souk_http_ctx_t *ctx, void *ud);
 typedef bool (*souk_http_ready_fn)(void *ud);
 
 typedef struct {
-    const char *service; /* service.name in logs and the service label */
-    const char *bind;    /* listen address, default "127.0.0.1" */
-    int port;
+    const char *service;     /* service.name in logs and the service label */
+    const char *bind;        /* listen address, default "127.0.0.1" */
+    int port;                /* 0: an ephemeral port (see souk_http_server_port) */
     size_t body_limit;       /* bytes; default SOUK_HTTP_DEFAULT_BODY_LIMIT */
     unsigned idle_timeout_s; /* close idle keep-alive connections; default 60 */
     unsigned threads; /* request threads (handlers may block); 0: souk_http_default_threads() */
@@ -124,6 +124,9 @@ souk_err_t souk_http_server_start(souk_http_server_t *srv) SOUK_MUST_CHECK;
 souk_err_t souk_http_serve(souk_http_server_t *srv) SOUK_MUST_CHECK;
 /* Stops accepting, waits for in-flight requests, closes connections. */
 void souk_http_server_stop(souk_http_server_t *srv);
+/* The port the running server listens on (the one chosen by the system when
+ * the config asked for port 0); 0 when it is not running. */
+int souk_http_server_port(const souk_http_server_t *srv);
 
 /* ---- request accessors (NULL when absent) --------------------------------- */
 const char *souk_http_param(const souk_http_ctx_t *ctx, const char *name);
@@ -149,6 +152,24 @@ void souk_http_problem(souk_http_ctx_t *ctx, int status, const char *detail);
 void souk_http_problem_errors(souk_http_ctx_t *ctx, int status, const char *detail, json_t *errors);
 /* The reason phrase of a status ("Not Found"); "Error" for unknown codes. */
 const char *souk_http_status_title(int status);
+/* The problem+json object every souk HTTP engine sends (new reference):
+ * {type: "about:blank", title, status, detail (the title when NULL), instance
+ * (the request path; "/" when NULL or not UTF-8), request_id ("" when NULL)}
+ * plus "errors" when errors is not NULL (stolen). Headers that go with some
+ * statuses (WWW-Authenticate on 401, Retry-After) are the caller's. */
+json_t *souk_http_problem_body(int status, const char *detail, const char *instance,
+                               const char *request_id, json_t *errors);
+
+/* ---- shared request rules ------------------------------------------------- */
+/* The rules every souk HTTP engine applies the same way. */
+
+/* The method as one of the served set GET HEAD POST PUT PATCH DELETE OPTIONS
+ * (a static string), or SOUK_METRIC_OTHER for anything else: such a request
+ * is answered 501 and counted as OTHER. [m, m+len) need not be NUL-terminated. */
+const char *souk_http_method_label(const char *m, size_t len);
+/* True when an X-Request-Id value may be echoed and passed on: 1 to 128 of
+ * [A-Za-z0-9-_.:]. */
+bool souk_http_request_id_ok(const char *s, size_t len);
 
 /* ---- JSON bodies and validation ------------------------------------------- */
 
@@ -225,6 +246,12 @@ void souk_http_client_free(souk_http_client_t *c);
  * (response too large), SOUK_EUPSTREAM (other transport failure). */
 souk_err_t souk_http_fetch(souk_http_client_t *c, const souk_http_request_t *req,
                            souk_http_response_t *resp) SOUK_MUST_CHECK;
+/* Performs n requests at once (libcurl's multi interface on the calling
+ * thread: no thread per request) and returns when all have finished, each
+ * within its own timeout. errs[i] and resps[i] are what souk_http_fetch
+ * would have given for reqs[i]; every resps[i] is to be cleaned up. */
+void souk_http_fetch_all(souk_http_client_t *c, const souk_http_request_t *reqs,
+                         souk_http_response_t *resps, souk_err_t *errs, size_t n);
 void souk_http_response_cleanup(souk_http_response_t *resp);
 /* Copies the value of response header name (case-insensitive) into out;
  * returns false when absent. */
