@@ -12,11 +12,16 @@ souk_err_t order_emit(souk_db_conn_t *c, const char *what, json_t *order, const 
     const char *id = json_string_value(json_object_get(order, "id"));
     char type[64];
     snprintf(type, sizeof(type), "souk.order.%s.v1", what);
-    json_t *data = json_pack(
-        "{s:s, s:O, s:O, s:O, s:O, s:O}", "order_id", id, "user_id",
-        json_object_get(order, "user_id"), "status", json_object_get(order, "status"), "items",
-        json_object_get(order, "items"), "total_cents", json_object_get(order, "total_cents"),
-        "currency", json_object_get(order, "currency"));
+    /* The lines as events carry them (with the category); docs/events.md. */
+    json_t *items = NULL;
+    souk_err_t err = store_order_event_items(c, id, &items);
+    if (err)
+        return err;
+    json_t *data =
+        json_pack("{s:s, s:O, s:O, s:o, s:O, s:O}", "order_id", id, "user_id",
+                  json_object_get(order, "user_id"), "status", json_object_get(order, "status"),
+                  "items", items, "total_cents", json_object_get(order, "total_cents"), "currency",
+                  json_object_get(order, "currency"));
     json_t *reason = json_object_get(order, "reason");
     if (json_is_string(reason))
         json_object_set(data, "reason", reason);
@@ -26,7 +31,7 @@ souk_err_t order_emit(souk_db_conn_t *c, const char *what, json_t *order, const 
                            .subject = id,
                            .data = data,
                            .traceparent = traceparent};
-    souk_err_t err = souk_outbox_add(c, SOUK_SOURCE_ORDER, &m);
+    err = souk_outbox_add(c, SOUK_SOURCE_ORDER, &m);
     json_decref(data);
     return err;
 }

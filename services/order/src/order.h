@@ -103,6 +103,7 @@ souk_err_t order_catalog_http(void *app, const order_line_t *lines, size_t n,
 typedef struct {
     order_line_t line;
     const char *name;
+    const char *category; /* NULL when the product has none */
     long long unit_price_cents;
 } order_item_t;
 
@@ -130,6 +131,10 @@ souk_err_t store_order_by_key(souk_db_conn_t *c, const char *user_id, const char
                               char hash[65]) SOUK_MUST_CHECK;
 souk_err_t store_order_set_status(souk_db_conn_t *c, const char *id, order_status_t s,
                                   const char *reason, json_t **out) SOUK_MUST_CHECK;
+/* The order's lines as its events carry them (a new JSON array): the
+ * API's members plus the category snapshotted at placement. */
+souk_err_t store_order_event_items(souk_db_conn_t *c, const char *id,
+                                   json_t **items) SOUK_MUST_CHECK;
 /* user_id/status may be NULL (no filter). */
 souk_err_t store_order_list(souk_db_conn_t *c, const char *user_id, const char *status,
                             const souk_page_t *p, json_t **items, long long *total) SOUK_MUST_CHECK;

@@ -69,6 +69,7 @@ static void price(const order_place_req_t *req, json_t *found, order_item_t *ite
         o->currency = o->currency ? o->currency : cur;
         items[i].line = *line;
         items[i].name = json_string_value(json_object_get(p, "name"));
+        items[i].category = json_string_value(json_object_get(p, "category"));
         items[i].unit_price_cents = json_integer_value(json_object_get(p, "price_cents"));
         o->total_cents += items[i].unit_price_cents * line->quantity;
     }

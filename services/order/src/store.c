@@ -22,10 +22,15 @@ static const souk_db_stmt_t q_insert = {
     " ON CONFLICT ON CONSTRAINT orders_idempotency DO NOTHING"};
 static const souk_db_stmt_t q_items = {
     "order_items_insert",
-    "INSERT INTO order_items (order_id, product_id, name, quantity, unit_price_cents)"
-    " SELECT $1, x.product_id, x.name, x.quantity, x.unit_price_cents"
+    "INSERT INTO order_items (order_id, product_id, name, category, quantity, unit_price_cents)"
+    " SELECT $1, x.product_id, x.name, x.category, x.quantity, x.unit_price_cents"
     " FROM json_to_recordset($2::json)"
-    " AS x(product_id uuid, name text, quantity integer, unit_price_cents bigint)"};
+    " AS x(product_id uuid, name text, category text, quantity integer, unit_price_cents bigint)"};
+static const souk_db_stmt_t q_event_items = {
+    "order_event_items",
+    "SELECT coalesce(json_agg(json_build_object('product_id', i.product_id, 'name', i.name,"
+    " 'category', i.category, 'quantity', i.quantity, 'unit_price_cents', i.unit_price_cents)"
+    " ORDER BY i.product_id), '[]') FROM order_items i WHERE i.order_id = $1"};
 static const souk_db_stmt_t q_get = {"order_get", "SELECT " COLS " FROM orders o WHERE o.id = $1"};
 static const souk_db_stmt_t q_get_lock = {
     "order_get_lock", "SELECT " COLS " FROM orders o WHERE o.id = $1 FOR UPDATE OF o"};
@@ -74,11 +79,12 @@ souk_err_t store_order_insert(souk_db_conn_t *c, const order_new_t *o,
     /* All lines in one statement; jansson does the quoting. */
     json_t *lines = json_array();
     for (size_t i = 0; i < o->nitems; i++)
-        json_array_append_new(
-            lines,
-            json_pack("{s:s, s:s, s:I, s:I}", "product_id", o->items[i].line.product_id, "name",
-                      o->items[i].name, "quantity", (json_int_t)o->items[i].line.quantity,
-                      "unit_price_cents", (json_int_t)o->items[i].unit_price_cents));
+        json_array_append_new(lines,
+                              json_pack("{s:s, s:s, s:s*, s:I, s:I}", "product_id",
+                                        o->items[i].line.product_id, "name", o->items[i].name,
+                                        "category", o->items[i].category, "quantity",
+                                        (json_int_t)o->items[i].line.quantity, "unit_price_cents",
+                                        (json_int_t)o->items[i].unit_price_cents));
     char *text = json_dumps(lines, JSON_COMPACT);
     json_decref(lines);
     err = text ? souk_db_query(c, &q_items, 2, (const char *[]){id, text}, NULL) : SOUK_EINVAL;
@@ -117,6 +123,17 @@ souk_err_t store_order_set_status(souk_db_conn_t *c, const char *id, order_statu
     souk_err_t err =
         souk_db_query(c, &q_status, 3, (const char *[]){id, order_status_name(s), reason}, NULL);
     return err ? err : store_order_get(c, id, false, out);
+}
+
+souk_err_t store_order_event_items(souk_db_conn_t *c, const char *id, json_t **items)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query_one(c, &q_event_items, 1, (const char *[]){id}, &res);
+    if (err)
+        return err;
+    *items = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    return *items ? SOUK_OK : SOUK_EINTERNAL;
 }
 
 souk_err_t store_order_list(souk_db_conn_t *c, const char *user_id, const char *status,

@@ -61,11 +61,11 @@ static int setup(void **state)
     souk_dbtest_open(&fx.db, "order_t", 1, 300, migrations);
     fx.app.db = fx.db.pool;
     fx.app.catalog = fake_catalog;
-    fx.catalog =
-        json_pack("{s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i, s:s}}", P1,
-                  "id", P1, "name", "Kettle", "price_cents", 2500, "currency", "USD", P2, "id", P2,
-                  "name", "Mug", "price_cents", 400, "currency", "USD", P3, "id", P3, "name", "Tea",
-                  "price_cents", 900, "currency", "EUR");
+    fx.catalog = json_pack(
+        "{s:{s:s, s:s, s:i, s:s, s:s}, s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i, s:s}}", P1, "id",
+        P1, "name", "Kettle", "price_cents", 2500, "currency", "USD", "category", "kitchen", P2,
+        "id", P2, "name", "Mug", "price_cents", 400, "currency", "USD", P3, "id", P3, "name", "Tea",
+        "price_cents", 900, "currency", "EUR");
     return 0;
 }
 
@@ -106,6 +106,17 @@ static void test_created_with_its_event(void **state)
              "'souk.order.placed.v1' AND traceparent LIKE '00-4bf92f35%%'",
              json_string_value(json_object_get(r.order, "id")));
     assert_int_equal(scalar(sql), 1);
+    /* the event's lines carry the category snapshotted at placement */
+    char lines_sql[640];
+    snprintf(lines_sql, sizeof(lines_sql),
+             "SELECT count(*) FROM outbox, json_array_elements(payload::json->'data'->'items') i"
+             " WHERE key = '%s' AND ((i->>'product_id' = '" P1 "' AND i->>'category' = 'kitchen')"
+             " OR (i->>'product_id' = '" P2 "' AND json_typeof(i->'category') = 'null'"
+             " AND i->>'name' = 'Mug' AND (i->>'unit_price_cents')::int = 400))",
+             json_string_value(json_object_get(r.order, "id")));
+    assert_int_equal(scalar(lines_sql), 2);
+    /* ... and the API's lines do not */
+    assert_null(json_object_get(json_array_get(json_object_get(r.order, "items"), 0), "category"));
     json_decref(r.order);
 }
 
