@@ -47,7 +47,40 @@ struct souk_jwt_verifier {
     uint64_t backoff_ns;
     size_t slots_per_stripe;
     stripe_t stripes[STRIPES];
+    /* background_refresh: the refresher thread and its wake-up */
+    bool background, bg_started, bg_wanted, bg_stop;
+    pthread_t bg_thread;
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_wake;
 };
+
+static void *refresher_main(void *p)
+{
+    souk_jwt_verifier_t *v = p;
+    pthread_mutex_lock(&v->bg_lock);
+    for (;;) {
+        while (!v->bg_wanted && !v->bg_stop)
+            pthread_cond_wait(&v->bg_wake, &v->bg_lock);
+        if (v->bg_stop)
+            break;
+        v->bg_wanted = false;
+        pthread_mutex_unlock(&v->bg_lock);
+        if (souk_jwt_verifier_refresh(v) != SOUK_OK)
+            souk_log_debug("background JWKS refresh failed; backing off");
+        pthread_mutex_lock(&v->bg_lock);
+    }
+    pthread_mutex_unlock(&v->bg_lock);
+    return NULL;
+}
+
+/* Asks the refresher for a fetch; returns at once. */
+static void refresh_in_background(souk_jwt_verifier_t *v)
+{
+    pthread_mutex_lock(&v->bg_lock);
+    v->bg_wanted = true;
+    pthread_cond_signal(&v->bg_wake);
+    pthread_mutex_unlock(&v->bg_lock);
+}
 
 static void cache_forget_withdrawn(souk_jwt_verifier_t *v);
 
@@ -69,6 +102,14 @@ souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg, souk_jwt
     }
     pthread_rwlock_init(&v->keys_lock, NULL);
     pthread_mutex_init(&v->refresh_lock, NULL);
+    pthread_mutex_init(&v->bg_lock, NULL);
+    pthread_cond_init(&v->bg_wake, NULL);
+    v->background = cfg->background_refresh && v->jwks_url;
+    if (v->background && pthread_create(&v->bg_thread, NULL, refresher_main, v) != 0) {
+        souk_jwt_verifier_free(v);
+        return SOUK_ENOMEM;
+    }
+    v->bg_started = v->background;
     *out = v;
     return SOUK_OK;
 }
@@ -96,6 +137,15 @@ void souk_jwt_verifier_free(souk_jwt_verifier_t *v)
 {
     if (!v)
         return;
+    if (v->bg_started) {
+        pthread_mutex_lock(&v->bg_lock);
+        v->bg_stop = true;
+        pthread_cond_signal(&v->bg_wake);
+        pthread_mutex_unlock(&v->bg_lock);
+        pthread_join(v->bg_thread, NULL);
+    }
+    pthread_cond_destroy(&v->bg_wake);
+    pthread_mutex_destroy(&v->bg_lock);
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_destroy(&v->stripes[i].lock);
         souk_free(v->stripes[i].slots);
@@ -387,8 +437,10 @@ souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claim
     if (!well_formed(token, len, &header_len) || !header_ok(token, header_len, kid, sizeof(kid)))
         return SOUK_EAUTH;
     souk_err_t err = check_signed(v, token, len, kid, out);
-    if ((err == SOUK_ENOTFOUND || err == SOUK_EUNAVAIL) && v->jwks_url &&
-        souk_jwt_verifier_refresh(v) == SOUK_OK)
+    bool missing = err == SOUK_ENOTFOUND || err == SOUK_EUNAVAIL;
+    if (missing && v->background)
+        refresh_in_background(v);
+    else if (missing && v->jwks_url && souk_jwt_verifier_refresh(v) == SOUK_OK)
         err = check_signed(v, token, len, kid, out);
     if (err == SOUK_ENOTFOUND)
         err = SOUK_EAUTH;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -355,6 +356,67 @@ static void test_jwks_backoff(void **state)
     souk_metrics_free(m);
 }
 
+typedef struct {
+    souk_jwt_signer_t *signer;
+    int hits;
+} slow_jwks_t;
+
+static void slow_jwks(souk_http_ctx_t *ctx, void *ud)
+{
+    slow_jwks_t *js = ud;
+    __atomic_add_fetch(&js->hits, 1, __ATOMIC_SEQ_CST);
+    nanosleep(&(struct timespec){0, 400 * 1000000L}, NULL);
+    souk_http_reply_json(ctx, 200, souk_jwt_signer_jwks(js->signer));
+}
+
+/* With background_refresh a verification never waits for the issuer: the
+ * first token (no keys yet) is refused at once while the refresher fetches,
+ * and accepted once the keys are in; an unknown kid is refused at once. */
+static void test_background_refresh(void **state)
+{
+    fx_t *f = *state;
+    souk_metrics_t *m = souk_metrics_new();
+    slow_jwks_t js = {.signer = f->signer};
+    souk_http_config_t hc = {.service = "jwks", .port = 0, .threads = 2, .metrics = m};
+    souk_http_server_t *srv;
+    assert_int_equal(souk_http_server_new(&hc, &srv), SOUK_OK);
+    souk_http_route(srv, "GET", "/jwks", slow_jwks, &js);
+    assert_int_equal(souk_http_server_start(srv), SOUK_OK);
+    souk_http_client_t *client = souk_http_client_new();
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/jwks", souk_http_server_port(srv));
+    souk_jwt_verifier_config_t vc = {.issuer = "souk-auth",
+                                     .audience = "souk",
+                                     .jwks_url = url,
+                                     .client = client,
+                                     .background_refresh = true};
+    souk_jwt_verifier_t *v;
+    assert_int_equal(souk_jwt_verifier_new(&vc, &v), SOUK_OK);
+    souk_claims_t c = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c001", .email = "a@b.c"};
+    char *token;
+    assert_int_equal(souk_jwt_issue(f->signer, &c, &token), SOUK_OK);
+    uint64_t t0 = souk_now_mono_ns();
+    assert_int_equal(souk_jwt_verify(v, token, &c), SOUK_EUNAVAIL);
+    assert_true(souk_now_mono_ns() - t0 < 200 * 1000000ull); /* the fetch takes 400 ms */
+    uint64_t deadline = souk_now_mono_ns() + 10 * 1000000000ull;
+    souk_err_t err;
+    while ((err = souk_jwt_verify(v, token, &c)) != SOUK_OK && souk_now_mono_ns() < deadline)
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    assert_int_equal(err, SOUK_OK);
+    assert_int_equal(__atomic_load_n(&js.hits, __ATOMIC_SEQ_CST), 1);
+
+    char *stranger = sign_with(f->priv, "someone-else", good_claims());
+    t0 = souk_now_mono_ns();
+    assert_int_equal(souk_jwt_verify(v, stranger, &c), SOUK_EAUTH);
+    assert_true(souk_now_mono_ns() - t0 < 200 * 1000000ull);
+    souk_free(stranger);
+    souk_free(token);
+    souk_jwt_verifier_free(v); /* stops the refresher, even mid-fetch */
+    souk_http_client_free(client);
+    souk_http_server_free(srv);
+    souk_metrics_free(m);
+}
+
 /* A PEM longer than any key is refused, never read past its copy. */
 static void test_oversized_pem(void **state)
 {
@@ -393,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdrawn_kid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jwks_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_refresh, setup, teardown),
         cmocka_unit_test(test_oversized_pem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,6 +84,12 @@ typedef struct {
     souk_http_client_t *client; /* borrowed; required with jwks_url */
     size_t cache_entries;       /* verified-token cache size; default 8192, 0 keeps default */
     int leeway_s;               /* clock skew allowance; default 30 */
+    /* Never fetch on the verifying thread (an event loop): a token whose kid
+     * is unknown, or that arrives before any key set, wakes a refresher
+     * thread of the verifier's own (same rate limit and back-off) and is
+     * refused meanwhile, SOUK_EAUTH or SOUK_EUNAVAIL. A cache miss still
+     * costs one signature check on the caller. */
+    bool background_refresh;
 } souk_jwt_verifier_config_t;
 
 souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg,
@@ -103,7 +109,9 @@ souk_err_t souk_jwt_verifier_refresh(souk_jwt_verifier_t *v) SOUK_MUST_CHECK;
 bool souk_jwt_verifier_ready(souk_jwt_verifier_t *v);
 /* Verifies token: header alg must be ES256 and kid known before any
  * signature work; then signature, iss, aud, exp/iat, sub and roles.
- * SOUK_EAUTH for any bad token, SOUK_EUNAVAIL when no keys can be had. */
+ * SOUK_EAUTH for any bad token, SOUK_EUNAVAIL when no keys can be had. An
+ * unknown kid fetches the key set first (at most once per few seconds), on
+ * this thread or, with background_refresh, on the refresher's. */
 souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token,
                            souk_claims_t *out) SOUK_MUST_CHECK;
 
