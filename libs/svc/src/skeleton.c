@@ -81,14 +81,15 @@ static souk_err_t start_db(const souk_svc_def_t *def, souk_svc_t *svc)
     return err;
 }
 
-static souk_err_t start_verifier(souk_svc_t *svc)
+static souk_err_t start_verifier(const souk_svc_def_t *def, souk_svc_t *svc)
 {
     const souk_svc_config_t *c = svc->cfg;
     souk_jwt_verifier_config_t vc = {.issuer = c->issuer,
                                      .audience = "souk",
                                      .jwks_url = c->jwks_url,
                                      .client = svc->client,
-                                     .cache_entries = (size_t)c->token_cache};
+                                     .cache_entries = (size_t)c->token_cache,
+                                     .background_refresh = def->verifier_background};
     souk_err_t err = souk_jwt_verifier_new(&vc, &svc->verifier);
     if (err == SOUK_OK && souk_jwt_verifier_refresh(svc->verifier) != SOUK_OK)
         souk_log_warn("JWKS not loaded yet; will retry on the first token");
@@ -188,17 +189,17 @@ static souk_err_t start(const souk_svc_def_t *def, souk_svc_t *svc, void *app, p
     svc->client = souk_http_client_new();
     if (def->database && (err = start_db(def, svc)) != SOUK_OK)
         return err;
-    if (def->verifier && (err = start_verifier(svc)) != SOUK_OK)
+    if (def->verifier && (err = start_verifier(def, svc)) != SOUK_OK)
         return err;
     if (def->init && (err = def->init(svc, app)) != SOUK_OK)
         return err;
     if (def->bus && (err = start_bus(def, svc, app)) != SOUK_OK)
         return err;
     souk_http_config_t hc = {.service = def->name,
-                             .bind = c->bind,
-                             .port = c->port,
+                             .bind = def->internal_http ? "127.0.0.1" : c->bind,
+                             .port = def->internal_http ? 0 : c->port,
                              .threads = (unsigned)c->http_threads,
-                             .trusted_proxies = c->trusted,
+                             .trusted_proxies = def->internal_http ? "127.0.0.1" : c->trusted,
                              .metrics = svc->metrics};
     if ((err = souk_http_server_new(&hc, &svc->http)) != SOUK_OK)
         return err;
@@ -216,6 +217,7 @@ int souk_svc_main(const souk_svc_def_t *def, void *app)
     souk_svc_t svc = {.cfg = &cfg, .metrics = souk_metrics_new()};
     probe_t probe;
     maint_t maint = {0};
+    bool started = false;
     int rc = 1;
     if (souk_log_init(def->name, souk_env_str("LOG_LEVEL", "info")) != SOUK_OK ||
         load_config(def, &cfg) != SOUK_OK || souk_auth_init() != SOUK_OK) {
@@ -227,9 +229,18 @@ int souk_svc_main(const souk_svc_def_t *def, void *app)
         goto out;
     }
     maintain_start(&maint, def, app);
-    if (souk_http_serve(svc.http) == SOUK_OK)
-        rc = 0;
+    if (souk_http_server_start(svc.http) != SOUK_OK)
+        goto out;
+    started = true;
+    if (def->start && def->start(&svc, app) != SOUK_OK) {
+        souk_log_error("start-up failed");
+        goto out;
+    }
+    souk_log_info("signal %d: shutting down", souk_signals_wait());
+    rc = 0;
 out:
+    if (started && def->stop)
+        def->stop(app); /* before the server it may forward to drains */
     maintain_stop(&maint);
     souk_http_server_free(svc.http); /* stops accepting, drains in-flight requests */
     souk_bus_stop(svc.bus);          /* the event in hand finishes */

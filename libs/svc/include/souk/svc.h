@@ -61,7 +61,17 @@ typedef struct {
     const souk_migration_t *migrations;
     const char *db_settings; /* extra session settings ("-c name=value ...") */
     bool verifier;           /* verify tokens with the issuer's JWKS */
-    bool bus;                /* run the outbox relay */
+    /* The verifier never fetches keys on a request's thread (the thread is
+     * an event loop): see background_refresh in souk/auth.h. */
+    bool verifier_background;
+    /* The souk/http.h server is internal: it listens on 127.0.0.1 on a port
+     * the system picks (souk_http_server_port(svc->http)), not on
+     * BIND_ADDRESS:<PORT_ENV>, and believes X-Forwarded-For from the
+     * loopback. For a process whose public port is served by another engine
+     * (the gateway's edge, started by the start hook) that forwards the
+     * requests it does not serve itself to this server. */
+    bool internal_http;
+    bool bus; /* run the outbox relay */
     /* Consumer (optional): group, topics and types as in souk_bus_config_t. */
     const char *group;
     const char *const *topics;
@@ -78,13 +88,21 @@ typedef struct {
      * seconds while the service runs. */
     void (*maintain)(void *app);
     int maintain_every_s;
+    /* Starts what else serves the process, once the HTTP server listens
+     * (its port known); a failure stops the service. stop runs on SIGTERM or
+     * SIGINT, before the HTTP server drains, and returns when what start
+     * started has stopped accepting and finished its requests; it also runs
+     * when start failed, to release what start built. */
+    souk_err_t (*start)(souk_svc_t *svc, void *app);
+    void (*stop)(void *app);
     /* Frees what init built; runs after the server drained and the bus
      * stopped. */
     void (*cleanup)(void *app);
 } souk_svc_def_t;
 
 /* Runs the service until SIGTERM or SIGINT: configuration, metrics, pool,
- * migrations, verifier, init, bus, routes, serve; then drains the server,
+ * migrations, verifier, init, bus, routes, serve, start; then stop, drains
+ * the server,
  * stops the bus (the event in hand finishes; unconfirmed outbox rows wait
  * for the next start), cleans
  * up and closes the pool. Returns the process exit status (1 when start-up
