@@ -1,4 +1,4 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import * as api from '../api/endpoints';
 import { setAuthHooks } from '../api/http';
@@ -47,6 +47,18 @@ export function AuthProvider({ children, manager = sessionManager }: { children:
 
   const session = useSyncExternalStore(manager.subscribe, manager.getSnapshot, manager.getSnapshot);
   const userId = session?.user.id ?? null;
+  const qc = useQueryClient();
+
+  // Another person's orders must never show, even for a moment, after a
+  // logout and a login in the same tab (or a change in another tab): cached
+  // data goes whenever the user changes.
+  const lastUser = useRef(userId);
+  useEffect(() => {
+    if (lastUser.current !== userId) {
+      lastUser.current = userId;
+      qc.removeQueries({ predicate: (q) => !['products', 'product', 'categories'].includes(String(q.queryKey[0])) });
+    }
+  }, [userId, qc]);
 
   const roles = useQuery({
     queryKey: ['auth', 'roles', userId],
@@ -57,6 +69,8 @@ export function AuthProvider({ children, manager = sessionManager }: { children:
   });
 
   const value = useMemo<AuthValue>(() => {
+    const clearPrivate = () =>
+      qc.removeQueries({ predicate: (q) => !['products', 'product', 'categories'].includes(String(q.queryKey[0])) });
     const table = roles.data && Array.isArray(roles.data) ? roles.data : BUILTIN_ROLES;
     const claimRoles = session?.claims.roles ?? session?.user.roles;
     const permissions = session ? effectivePermissions(claimRoles, session.claims.scope, table) : new Set<string>();
@@ -69,13 +83,17 @@ export function AuthProvider({ children, manager = sessionManager }: { children:
       has: (p) => permissions.has(p),
       signIn: (pair) => {
         setEndReason(null);
+        if (pair.user.id !== manager.current?.user.id) clearPrivate();
         manager.setTokens(pair);
       },
-      signOut: () => manager.logout(),
+      signOut: () => {
+        clearPrivate();
+        return manager.logout();
+      },
       setUser: (u) => manager.setUser(u),
       endReason,
     };
-  }, [session, roles.data, endReason, manager]);
+  }, [session, roles.data, endReason, manager, qc]);
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
