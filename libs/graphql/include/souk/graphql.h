@@ -5,17 +5,31 @@
  * grouped per loader, however it likes (one HTTP call per loader, all loaders
  * in parallel). Subscriptions are not supported.
  *
+ * At start: the schema from souk's SDL, and a table of resolvers that load:
+ *
+ *   souk_gql_schema_new(souk_gql_sdl, strlen(souk_gql_sdl), &schema, &errors);
+ *   resolvers = souk_gql_resolvers_new(schema);
+ *   souk_gql_resolvers_add(resolvers, "OrderItem", "product", item_product, NULL);
+ *
+ *   static void item_product(const souk_gql_info_t *info, souk_gql_answer_t *ans)
+ *   {   // all OrderItem.product of a wave become one "product" batch
+ *       const char *id = json_string_value(json_object_get(info->parent, "product_id"));
+ *       souk_gql_answer_load(ans, "product", id, NULL);
+ *   }
+ *
  * A request, as the gateway drives it:
  *
  *   souk_gql_doc_t *doc; json_t *errors;
  *   if (souk_gql_document_parse(schema, body, len, NULL, &doc, &errors))
  *       -> 400 {"errors": errors}
+ *   souk_gql_doc_operation(doc, op_name, &type, &name);   // metric labels
  *   souk_gql_exec_t *ex;
- *   if (souk_gql_exec_new(doc, resolvers, op_name, variables, ctx, &ex, &errors))
+ *   if (souk_gql_exec_new(doc, resolvers, op_name, variables, ctx, NULL, &ex, &errors))
  *       -> 400 {"errors": errors}
  *   while (souk_gql_exec_run(ex) == SOUK_GQL_PENDING)
- *       for each batch i < souk_gql_exec_batch_count(ex):
- *           fetch its keys, then souk_gql_batch_resolve()/_fail() each key
+ *       for each batch b of souk_gql_exec_batch(ex, i), i < souk_gql_exec_batch_count(ex):
+ *           fetch its keys (one call per loader; the loaders in parallel), then
+ *           souk_gql_batch_resolve(b, k, value) or souk_gql_batch_fail(b, k, code, ...)
  *   json_t *reply = souk_gql_exec_result(ex);  -> 200
  *   souk_gql_exec_free(ex); souk_gql_doc_free(doc);
  *
