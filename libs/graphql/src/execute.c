@@ -546,24 +546,52 @@ static souk_gql_info_t info_of(souk_gql_exec_t *ex, const task_t *c)
                              .udata = c->udata};
 }
 
+/* priceCents -> price_cents, into out[cap]; false when it does not fit. */
+static bool snake_case(const char *name, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (const char *p = name; *p; p++) {
+        if (k + 3 > cap)
+            return false;
+        if (*p >= 'A' && *p <= 'Z') {
+            out[k++] = '_';
+            out[k++] = (char)(*p + 32);
+        } else {
+            out[k++] = *p;
+        }
+    }
+    out[k] = '\0';
+    return true;
+}
+
 /* Default resolver: the member named like the field, else its snake_case. */
 static json_t *default_value(const json_t *parent, const char *name)
 {
     json_t *v = json_object_get(parent, name);
-    if (v || !json_is_object(parent))
-        return v;
     char snake[256];
-    size_t k = 0;
-    for (const char *p = name; *p && k + 2 < sizeof(snake); p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            snake[k++] = '_';
-            snake[k++] = (char)(*p + 32);
-        } else {
-            snake[k++] = *p;
-        }
-    }
-    snake[k] = '\0';
+    if (v || !json_is_object(parent) || !snake_case(name, snake, sizeof(snake)))
+        return v;
     return json_object_get(parent, snake);
+}
+
+json_t *souk_gql_snake_keys(const json_t *v)
+{
+    json_t *out, *x;
+    const char *key;
+    size_t i;
+    char snake[256];
+    if (json_is_object(v)) {
+        out = json_object();
+        json_object_foreach((json_t *)v, key, x) json_object_set_new(
+            out, snake_case(key, snake, sizeof(snake)) ? snake : key, souk_gql_snake_keys(x));
+        return out;
+    }
+    if (json_is_array(v)) {
+        out = json_array();
+        json_array_foreach((json_t *)v, i, x) json_array_append_new(out, souk_gql_snake_keys(x));
+        return out;
+    }
+    return v ? json_deep_copy(v) : NULL;
 }
 
 static void resolve(souk_gql_exec_t *ex, task_t *c)

@@ -688,6 +688,21 @@ static void test_operation_info(void **state)
     souk_gql_doc_free(doc);
 }
 
+static void test_snake_keys(void **state)
+{
+    json_t *in = json_loads("{\"priceCents\": 1, \"items\": [{\"productId\": \"a\","
+                            " \"unitPriceCents\": 2}], \"name\": \"x\", \"nested\": {\"isOk\":"
+                            " null}}",
+                            0, NULL);
+    json_t *out = souk_gql_snake_keys(in);
+    assert_json(out, "{\"price_cents\": 1, \"items\": [{\"product_id\": \"a\","
+                     " \"unit_price_cents\": 2}], \"name\": \"x\", \"nested\": {\"is_ok\":"
+                     " null}}");
+    assert_null(souk_gql_snake_keys(NULL));
+    json_decref(out);
+    json_decref(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +717,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_serial_mutations, setup, teardown),
         cmocka_unit_test(test_null_bubbling),
         cmocka_unit_test(test_result_coercion),
+        cmocka_unit_test(test_snake_keys),
         cmocka_unit_test_setup_teardown(test_operation_info, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

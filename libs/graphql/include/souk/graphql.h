@@ -170,6 +170,11 @@ void souk_gql_answer_load(souk_gql_answer_t *ans, const char *loader, const char
 void souk_gql_answer_load_then(souk_gql_answer_t *ans, const char *loader, const char *key,
                                json_t *arg, souk_gql_then_fn then);
 
+/* A deep copy of v whose object keys are in snake_case (priceCents ->
+ * price_cents): GraphQL input objects as REST bodies. New reference; NULL
+ * when v is NULL. */
+json_t *souk_gql_snake_keys(const json_t *v);
+
 /* A table of resolvers per (type, field). Fields without one use the default
  * resolver: the parent object's member named like the field, else the member
  * named in snake_case (priceCents -> price_cents), else null. So a REST JSON
@@ -202,9 +207,10 @@ typedef enum { SOUK_GQL_DONE, SOUK_GQL_PENDING } souk_gql_status_t;
  * given) with variables (a JSON object, borrowed; NULL = none) and host (passed
  * to every resolver). Returns SOUK_EINVAL with *errors (a new array; codes
  * BAD_USER_INPUT) when no operation can be chosen, the operation is a
- * subscription, or the variables do not coerce; SOUK_ELIMIT with *errors when
- * the cost with these variables is over the limit of lim (NULL = defaults).
- * Then there is no data: answer 400. */
+ * subscription, or the variables do not coerce; SOUK_ELIMIT with *errors (code
+ * GRAPHQL_VALIDATION_FAILED) when the cost with these variables is over the
+ * limit of lim (NULL = defaults). Then *out is NULL and there is no data:
+ * answer 400. errors may be NULL. */
 souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers_t *resolvers,
                              const char *operation_name, const json_t *variables, void *host,
                              const souk_gql_limits_t *lim, souk_gql_exec_t **out,
@@ -212,15 +218,17 @@ souk_err_t souk_gql_exec_new(const souk_gql_doc_t *doc, const souk_gql_resolvers
 /* NULL is a no-op. */
 void souk_gql_exec_free(souk_gql_exec_t *ex);
 
-/* Runs every resolver it can. SOUK_GQL_PENDING: the loads of this wave wait in
- * the batches below; answer each key, then call again. SOUK_GQL_DONE: the
- * result is ready. Root fields of a query start in the first wave together;
- * those of a mutation one after the other, each with all that is below it. */
+/* Runs every resolver it can, on the calling thread. SOUK_GQL_PENDING: the
+ * loads of this wave wait in the batches below; answer each key, then call
+ * again. SOUK_GQL_DONE: the result is ready (and stays so). Root fields of a
+ * query start in the first wave together; those of a mutation one after the
+ * other, each with all that is below it. */
 souk_gql_status_t souk_gql_exec_run(souk_gql_exec_t *ex);
 /* Waves run so far (a wave is one round of batches handed to the host). */
 unsigned souk_gql_exec_waves(const souk_gql_exec_t *ex);
 
-/* The batches of the current wave, one per loader (valid until the next run). */
+/* The batches of the current wave, one per loader, in the order of their
+ * first request (valid until the next run; NULL past the count). */
 size_t souk_gql_exec_batch_count(const souk_gql_exec_t *ex);
 souk_gql_batch_t *souk_gql_exec_batch(souk_gql_exec_t *ex, size_t i);
 const char *souk_gql_batch_loader(const souk_gql_batch_t *b);
@@ -237,7 +245,7 @@ void souk_gql_batch_fail(souk_gql_batch_t *b, size_t i, souk_gql_code_t code, co
 
 /* After SOUK_GQL_DONE: a new reference to {"errors":[...],"data":...}, errors
  * left out when there are none; each error is {message, locations, path,
- * extensions:{code}}. */
+ * extensions:{code}}. NULL before SOUK_GQL_DONE. */
 json_t *souk_gql_exec_result(souk_gql_exec_t *ex);
 
 #endif
