@@ -40,6 +40,34 @@ struct souk_bus {
         *handle_seconds;
 };
 
+/* inbox.c: one consumed message on the database side */
+typedef enum { SOUK_BUS__HANDLE, SOUK_BUS__PARK, SOUK_BUS__ACK } souk_bus__todo_t;
+
+typedef struct {
+    struct souk_bus *bus;
+    const rd_kafka_message_t *msg;
+    souk_event_t event;
+    souk_event_t *ev; /* &event, or NULL when the envelope did not parse */
+    souk_bus__todo_t todo;
+    const char *reason; /* why it is parked */
+    int attempts;
+    bool duplicate, parked;
+    char sqlstate[6];
+    uint64_t t0;
+} souk_bus__work_t;
+
+/* Parses m and decides what is to be done with it. */
+void souk_bus__work_init(souk_bus__work_t *w, souk_bus_t *b, const rd_kafka_message_t *m);
+void souk_bus__work_cleanup(souk_bus__work_t *w);
+/* Handles (or parks) w on c inside the caller's transaction, under a
+ * savepoint; an error means w is undone and must be handled alone. */
+souk_err_t souk_bus__work_in_tx(souk_db_conn_t *c, souk_bus__work_t *w);
+/* Handles w in transactions of its own, with retries and the dead-letter
+ * table; false only when the bus stops first. */
+bool souk_bus__work_alone(souk_bus__work_t *w);
+/* Metrics and logs for w, once it is settled (committed or not). */
+void souk_bus__work_done(souk_bus__work_t *w, bool committed);
+
 /* relay.c */
 /* The relay owns its producer (created here so a bad configuration fails
  * the start) from then on; freed by souk_bus__relay_free after the thread
@@ -58,5 +86,7 @@ rd_kafka_conf_t *souk_bus__conf(souk_bus_t *b, const char *const *kv);
 void souk_bus__nap(souk_bus_t *b, long ms);
 /* The closed set of metric labels for a type: a configured type, else OTHER. */
 const char *souk_bus__type_label(const souk_bus_t *b, const char *type);
+/* True when type is one of the configured types. */
+bool souk_bus__type_wanted(const souk_bus_t *b, const char *type);
 
 #endif

@@ -355,7 +355,8 @@ static void step(souk_bus__relay_t *r)
     }
     r->backoff_ms = BACKOFF_MIN_MS;
     bool notified;
-    if (sent < BATCH && souk_db_wait_notify(r->conn, IDLE_WAIT_MS, &notified) != SOUK_OK)
+    if (sent < BATCH &&
+        souk_db_wait_notify(r->conn, IDLE_WAIT_MS, NULL, NULL, &notified) != SOUK_OK)
         drop_conn(r);
 }
 

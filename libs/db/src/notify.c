@@ -26,23 +26,26 @@ souk_err_t souk_db_unlisten(souk_db_conn_t *c)
     return err;
 }
 
-static bool drain(souk_db_conn_t *c)
+static bool drain(souk_db_conn_t *c, souk_db_notify_fn fn, void *ud)
 {
     bool any = false;
     PGnotify *n;
     while ((n = PQnotifies(c->pg)) != NULL) {
         any = true;
+        if (fn)
+            fn(n->relname, n->extra, ud);
         PQfreemem(n);
     }
     return any;
 }
 
-souk_err_t souk_db_wait_notify(souk_db_conn_t *c, int timeout_ms, bool *notified)
+souk_err_t souk_db_wait_notify(souk_db_conn_t *c, int timeout_ms, souk_db_notify_fn fn, void *ud,
+                               bool *notified)
 {
     *notified = false;
     if (PQconsumeInput(c->pg) == 0)
         return SOUK_EUNAVAIL;
-    if ((*notified = drain(c)))
+    if ((*notified = drain(c, fn, ud)))
         return SOUK_OK;
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
     if (pfd.fd < 0)
@@ -52,6 +55,6 @@ souk_err_t souk_db_wait_notify(souk_db_conn_t *c, int timeout_ms, bool *notified
         return SOUK_OK; /* interrupted: the caller loops anyway */
     if (rc > 0 && PQconsumeInput(c->pg) == 0)
         return SOUK_EUNAVAIL;
-    *notified = drain(c);
+    *notified = drain(c, fn, ud);
     return SOUK_OK;
 }

@@ -53,10 +53,22 @@ static souk_err_t prepare(souk_db_conn_t *c, const souk_db_stmt_t *stmt)
     souk_err_t err = SOUK_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         err = map_error(c, res, stmt->name);
-    else if (stmt->name[0]) /* the unnamed statement is replaced by the next one */
+    else
         c->prepared[c->nprepared++] = souk_strdup(stmt->name);
     PQclear(res);
     return err;
+}
+
+/* A named statement is prepared once per connection and may get a generic
+ * plan; the unnamed one ("") is parsed, planned with its actual values and
+ * run in one round trip every time: for queries whose best plan depends on
+ * which optional filters are set. */
+static PGresult *run(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
+                     const char *const *params)
+{
+    if (!stmt->name[0])
+        return PQexecParams(c->pg, stmt->sql, nparams, NULL, params, NULL, NULL, 0);
+    return PQexecPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0);
 }
 
 souk_err_t souk_db_query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
@@ -66,9 +78,9 @@ souk_err_t souk_db_query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int npar
     if (out)
         *out = NULL;
     c->sqlstate[0] = c->constraint[0] = '\0';
-    if (!is_prepared(c, stmt->name) && (err = prepare(c, stmt)) != SOUK_OK)
+    if (stmt->name[0] && !is_prepared(c, stmt->name) && (err = prepare(c, stmt)) != SOUK_OK)
         return err;
-    PGresult *res = PQexecPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0);
+    PGresult *res = run(c, stmt, nparams, params);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         err = map_error(c, res, stmt->name);

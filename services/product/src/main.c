@@ -11,19 +11,29 @@ static souk_err_t init(souk_svc_t *svc, void *ud)
 {
     product_app_t *app = ud;
     bool seed;
+    long entries;
     app->db = svc->db;
     app->verifier = svc->verifier;
     souk_err_t err = souk_env_bool("PRODUCT_SEED_DEMO", false, &seed);
-    return err || !seed ? err : product_seed_demo(app, product_demo_seed);
+    err |= souk_env_long("PRODUCT_CACHE_ENTRIES", 50000, 0, 10000000, &entries);
+    if (err)
+        return SOUK_EINVAL;
+    if (entries > 0)
+        app->cache = product_cache_new(app->db, (size_t)entries, svc->metrics);
+    return seed ? product_seed_demo(app, product_demo_seed) : SOUK_OK;
+}
+
+static void cleanup(void *app)
+{
+    product_cache_free(((product_app_t *)app)->cache);
 }
 
 int main(void)
 {
     static product_app_t app;
-    /* Custom plans: the list's optional filters then use their indexes. A
-     * catalog lives in memory or on SSD, where random reads cost little more
-     * than sequential ones: without saying so the planner counts search
-     * matches with a sequential scan instead of the trigram index. */
+    /* A catalog lives in memory or on SSD, where random reads cost little
+     * more than sequential ones: without saying so the planner counts
+     * search matches with a sequential scan instead of the trigram index. */
     const souk_svc_def_t def = {.name = "product-service",
                                 .port_env = "PRODUCT_PORT",
                                 .port = 8082,
@@ -39,6 +49,7 @@ int main(void)
                                 .on_event = product_on_event,
                                 .on_dead_letter = product_on_dead_letter,
                                 .init = init,
+                                .cleanup = cleanup,
                                 .routes = product_routes_register};
     return souk_svc_main(&def, &app);
 }

@@ -16,11 +16,42 @@
 #define PRODUCT_PRICE_MAX       999999999999LL /* below 10^12 */
 #define PRODUCT_STOCK_MAX       2147483647LL
 #define PRODUCT_BATCH_MAX       100
+#define PRODUCT_EXACT_TOTAL     1000 /* a list's total is exact up to this, estimated beyond */
+
+typedef struct product_cache product_cache_t;
 
 typedef struct {
     souk_db_pool_t *db;
     souk_jwt_verifier_t *verifier;
+    product_cache_t *cache; /* NULL: reads always go to the database */
 } product_app_t;
+
+/* ---- cache.c: exact cache of product answers (see the file) ------------- */
+
+typedef struct {
+    const char *json; /* in the caller's arena */
+    size_t len;
+    char etag[20];
+} product_cached_t;
+
+/* Starts the listener thread on a connection of its own. entries bounds the
+ * table. Free with product_cache_free (NULL ok). Thread-safe. */
+product_cache_t *product_cache_new(souk_db_pool_t *db, size_t entries, souk_metrics_t *m);
+void product_cache_free(product_cache_t *c);
+/* True while the listener is connected (only then is the cache used). */
+bool product_cache_live(product_cache_t *c);
+/* The cached answer for id, copied into arena; false on a miss. */
+bool product_cache_get(product_cache_t *c, const char *id, souk_arena_t *arena,
+                       product_cached_t *out);
+/* Take a mark before reading the database; product_cache_put keeps the
+ * answer only if no invalidation arrived since the mark. */
+unsigned long product_cache_mark(product_cache_t *c);
+void product_cache_put(product_cache_t *c, unsigned long mark, const char *id, const char *json,
+                       size_t len, const char etag[20]);
+/* Drops id (NULL: everything). Also what the listener calls. */
+void product_cache_invalidate(product_cache_t *c, const char *id);
+/* A strong ETag ("\"16 hex\"") of an answer's bytes into out[20]. */
+void product_etag(const char *json, size_t len, char out[20]);
 
 /* A create or patch request. NULL/unset members are absent. String members
  * borrow from the request body. */
@@ -57,8 +88,16 @@ souk_err_t store_product_get(souk_db_conn_t *c, const char *id, json_t **out) SO
 souk_err_t store_product_update(souk_db_conn_t *c, const char *id, const product_input_t *in,
                                 json_t **out) SOUK_MUST_CHECK;
 souk_err_t store_product_delete(souk_db_conn_t *c, const char *id) SOUK_MUST_CHECK;
-souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_t **items,
-                              long long *total) SOUK_MUST_CHECK;
+/* A page of a list: its items (a new JSON array), and the total of
+ * matches, exact when there are at most PRODUCT_EXACT_TOTAL. */
+typedef struct {
+    json_t *items;
+    long long total;
+    bool exact;
+} product_page_t;
+
+souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q,
+                              product_page_t *out) SOUK_MUST_CHECK;
 /* Products among ids (a JSON array of UUID strings), as a new JSON array. */
 souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items) SOUK_MUST_CHECK;
 /* Runs the demo catalog's SQL when the table is empty; *seeded says

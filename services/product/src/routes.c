@@ -4,6 +4,7 @@
 #include "product.h"
 
 #include <souk/svc.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *query_of(const void *ctx, const char *name)
@@ -22,30 +23,61 @@ static void do_list(souk_http_ctx_t *ctx, void *ud)
     if (!souk_valid_ok(&v)) {
         souk_valid_reply(ctx, &v);
     } else if ((c = souk_svc_conn(ctx, app->db))) {
-        json_t *items = NULL;
-        long long total = 0;
-        souk_err_t err = store_product_list(c, &q, &items, &total);
-        if (err)
+        product_page_t page;
+        souk_err_t err = store_product_list(c, &q, &page);
+        json_t *body = err ? NULL : souk_http_page_body(page.items, &q.page, page.total);
+        if (err) {
             souk_svc_fail(ctx, err);
-        else
-            souk_http_reply_json(ctx, 200, souk_http_page_body(items, &q.page, total));
+        } else {
+            json_object_set_new(body, "total_exact", json_boolean(page.exact));
+            souk_http_reply_json(ctx, 200, body);
+        }
     }
     souk_valid_cleanup(&v);
+}
+
+/* The answer of GET /products/{id}: 304 when the client's If-None-Match
+ * names it, else the JSON; ETag either way, and clients revalidate. */
+static void reply_product(souk_http_ctx_t *ctx, const char *json, size_t len, const char *etag)
+{
+    const char *inm = souk_http_header(ctx, "If-None-Match");
+    souk_http_set_header(ctx, "ETag", etag);
+    souk_http_set_header(ctx, "Cache-Control", "no-cache");
+    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
+        souk_http_reply_empty(ctx, 304);
+    else
+        souk_http_reply_raw(ctx, 200, "application/json", json, len);
 }
 
 static void do_get(souk_http_ctx_t *ctx, void *ud)
 {
     product_app_t *app = ud;
     const char *id = souk_svc_uuid_param(ctx, "id");
-    souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
+    product_cached_t hit;
+    if (!id)
+        return;
+    if (product_cache_get(app->cache, id, ctx->arena, &hit)) {
+        reply_product(ctx, hit.json, hit.len, hit.etag);
+        return;
+    }
+    unsigned long mark = product_cache_mark(app->cache);
+    souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
+    json_t *p = NULL;
     if (!c)
         return;
-    json_t *p = NULL;
     souk_err_t err = store_product_get(c, id, &p);
-    if (err)
-        souk_svc_fail(ctx, err);
-    else
-        souk_http_reply_json(ctx, 200, p);
+    char *text = err ? NULL : json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    if (!text) {
+        souk_svc_fail(ctx, err ? err : SOUK_ENOMEM);
+        return;
+    }
+    char etag[20];
+    size_t len = strlen(text);
+    product_etag(text, len, etag);
+    product_cache_put(app->cache, mark, id, text, len, etag);
+    reply_product(ctx, text, len, etag);
+    free(text);
 }
 
 /* Parses and validates a create/patch body; replies 400 and returns false. */
@@ -161,10 +193,12 @@ static void do_patch(souk_http_ctx_t *ctx, void *ud)
     json_t *p = NULL;
     souk_err_t err =
         write_with_event(ctx, c, store_product_update, id, &in, SOUK_EV_PRODUCT_UPDATED, &p);
-    if (err)
+    if (err) {
         write_failed(ctx, err);
-    else
-        souk_http_reply_json(ctx, 200, p);
+        return;
+    }
+    product_cache_invalidate(app->cache, id); /* this replica at once; others on NOTIFY */
+    souk_http_reply_json(ctx, 200, p);
 }
 
 static void do_delete(souk_http_ctx_t *ctx, void *ud)
@@ -180,10 +214,12 @@ static void do_delete(souk_http_ctx_t *ctx, void *ud)
     json_t *gone = NULL;
     souk_err_t err = write_with_event(ctx, c, delete_fn, id, NULL, SOUK_EV_PRODUCT_DELETED, &gone);
     json_decref(gone);
-    if (err)
+    if (err) {
         souk_svc_fail(ctx, err);
-    else
-        souk_http_reply_empty(ctx, 204);
+        return;
+    }
+    product_cache_invalidate(app->cache, id);
+    souk_http_reply_empty(ctx, 204);
 }
 
 /* POST /internal/products/batch {"ids": [...]}: for other services (the order

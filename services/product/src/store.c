@@ -1,34 +1,61 @@
-/* store.c: product-service's SQL. The list has one prepared statement per
- * sort order (ORDER BY cannot be a parameter) plus one for the total;
- * optional filters are "$n IS NULL OR ..." and the pool runs with
- * plan_cache_mode=force_custom_plan so each execution is planned with its
- * actual filters and uses the indexes. */
+/* store.c: product-service's SQL. Point reads and writes are named
+ * statements (prepared once per connection, generic plans). Lists are
+ * unnamed statements, planned with their actual values every time, so a
+ * filter that is absent ("$n IS NULL OR ...") costs nothing and the indexes
+ * that fit the present ones are used. A search takes one of two plans, chosen
+ * by a count that stops at PRODUCT_EXACT_TOTAL + 1 matches: few matches are
+ * collected first through the trigram index and then sorted; many are found
+ * by walking the index of the sort order, which meets a page of them soon.
+ * Either way no request does work in proportion to a large match set, and
+ * the total is exact up to the bound and a planner estimate beyond it. */
 #include "product.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define COLS                                                                                       \
     "id, sku, name, description, price_cents, currency, stock, category, " TS(                     \
         "created_at") ", " TS("updated_at")
-#define LIST_WHERE                                                                                 \
-    " WHERE ($1::text IS NULL OR search LIKE lower($1))"                                           \
-    " AND ($2::text IS NULL OR category = $2)"                                                     \
+#define FILTERS                                                                                    \
+    " ($2::text IS NULL OR category = $2)"                                                         \
     " AND ($3::bigint IS NULL OR price_cents >= $3)"                                               \
     " AND ($4::bigint IS NULL OR price_cents <= $4)"
-#define LIST(name, order)                                                                          \
+#define MATCH     " ($1::text IS NULL OR search LIKE lower($1))"
+#define MATCH_RAW " ($1::text IS NULL OR (search || '') LIKE lower($1))" /* no trigram index */
+#define PAGE      " LIMIT $5 OFFSET $6"
+#define BOUND     "1001" /* PRODUCT_EXACT_TOTAL + 1 */
+
+/* Browse, and search with many matches: the sort order's index, filtered. */
+#define WALK(order)                                                                                \
     {                                                                                              \
-        name, "SELECT " COLS " FROM products" LIST_WHERE " ORDER BY " order " LIMIT $5 OFFSET $6"  \
+        "", "SELECT " COLS " FROM products WHERE" MATCH_RAW " AND" FILTERS " ORDER BY " order PAGE \
+    }
+/* Search with few matches: the trigram index first, then a sort of them. */
+#define SET(order)                                                                                 \
+    {                                                                                              \
+        "", "WITH m AS MATERIALIZED (SELECT * FROM products WHERE" MATCH " AND" FILTERS ")"        \
+            " SELECT " COLS " FROM m ORDER BY " order PAGE                                         \
     }
 
-static const souk_db_stmt_t q_list[] = {
-    [SORT_CREATED_DESC] = LIST("product_list_created", "created_at DESC, id"),
-    [SORT_PRICE_ASC] = LIST("product_list_price", "price_cents, id"),
-    [SORT_PRICE_DESC] = LIST("product_list_price_desc", "price_cents DESC, id"),
-    [SORT_NAME_ASC] = LIST("product_list_name", "name, id"),
+static const souk_db_stmt_t q_walk[] = {
+    [SORT_CREATED_DESC] = WALK("created_at DESC, id"),
+    [SORT_PRICE_ASC] = WALK("price_cents, id"),
+    [SORT_PRICE_DESC] = WALK("price_cents DESC, id"),
+    [SORT_NAME_ASC] = WALK("name, id"),
 };
-static const souk_db_stmt_t q_count = {"product_count", "SELECT count(*) FROM products" LIST_WHERE};
+static const souk_db_stmt_t q_set[] = {
+    [SORT_CREATED_DESC] = SET("created_at DESC, id"),
+    [SORT_PRICE_ASC] = SET("price_cents, id"),
+    [SORT_PRICE_DESC] = SET("price_cents DESC, id"),
+    [SORT_NAME_ASC] = SET("name, id"),
+};
+static const souk_db_stmt_t q_count = {"",
+                                       "SELECT count(*) FROM (SELECT 1 FROM products WHERE" MATCH
+                                       " AND" FILTERS " LIMIT " BOUND ") AS capped"};
+static const souk_db_stmt_t q_estimate = {
+    "", "EXPLAIN (FORMAT JSON) SELECT 1 FROM products WHERE" MATCH " AND" FILTERS};
 static const souk_db_stmt_t q_insert = {
     "product_insert",
     "INSERT INTO products (id, name, description, price_cents, currency, stock, category, sku)"
@@ -125,26 +152,58 @@ souk_err_t store_product_delete(souk_db_conn_t *c, const char *id)
     return souk_db_exec_one(c, &q_delete, 1, (const char *[]){id});
 }
 
-souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, json_t **items,
-                              long long *total)
+/* The planner's row estimate for the filters in params, at least floor. */
+static long long estimate(souk_db_conn_t *c, const char *const *params, long long floor)
 {
-    char min[24], max[24];
+    PGresult *res;
+    long long rows = floor;
+    if (souk_db_query(c, &q_estimate, 4, params, &res) == SOUK_OK) {
+        json_t *plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+        json_t *n = json_object_get(json_object_get(json_array_get(plan, 0), "Plan"), "Plan Rows");
+        if (json_is_number(n) && json_number_value(n) > (double)rows)
+            rows = (long long)json_number_value(n);
+        json_decref(plan);
+        PQclear(res);
+    }
+    return rows;
+}
+
+static souk_err_t count_capped(souk_db_conn_t *c, const char *const *params, long long *n)
+{
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, &q_count, 4, params, &res);
+    if (err == SOUK_OK)
+        *n = souk_db_int(res, 0, 0);
+    PQclear(res);
+    return err;
+}
+
+souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, product_page_t *out)
+{
+    char min[24], max[24], limit[24], offset[24];
     snprintf(min, sizeof(min), "%lld", q->min_price);
     snprintf(max, sizeof(max), "%lld", q->max_price);
+    snprintf(limit, sizeof(limit), "%ld", q->page.limit);
+    snprintf(offset, sizeof(offset), "%ld", (q->page.page - 1) * q->page.limit);
     char *pattern = q->q ? souk_db_like_contains(q->q) : NULL;
-    /* The total is its own statement (souk_db_page): alone, the planner
-     * picks the trigram index for it, while the page may walk an ordered
-     * index and stop early. */
-    souk_db_page_query_t pq = {.rows = &q_list[q->sort],
-                               .count = &q_count,
-                               .nparams = 4,
-                               .params =
-                                   (const char *[]){pattern, q->category, q->has_min ? min : NULL,
-                                                    q->has_max ? max : NULL},
-                               .limit = q->page.limit,
-                               .offset = (q->page.page - 1) * q->page.limit,
-                               .row = row_json};
-    souk_err_t err = souk_db_page(c, &pq, items, total);
+    const char *p[] = {pattern, q->category, q->has_min ? min : NULL, q->has_max ? max : NULL,
+                       limit,   offset};
+    long long n = 0;
+    PGresult *res = NULL;
+    out->items = NULL;
+    souk_err_t err = count_capped(c, p, &n);
+    out->exact = n <= PRODUCT_EXACT_TOTAL;
+    out->total = out->exact ? n : estimate(c, p, n);
+    /* Few matches of a search: collect them, then sort. Otherwise walk. */
+    const souk_db_stmt_t *st = q->q && out->exact ? &q_set[q->sort] : &q_walk[q->sort];
+    if (err == SOUK_OK)
+        err = souk_db_query(c, st, 6, p, &res);
+    if (err == SOUK_OK) {
+        out->items = json_array();
+        for (int i = 0; i < PQntuples(res); i++)
+            json_array_append_new(out->items, row_json(res, i));
+    }
+    PQclear(res);
     souk_free(pattern);
     return err;
 }

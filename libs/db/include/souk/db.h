@@ -48,7 +48,11 @@ void souk_db_disconnect(souk_db_conn_t *conn);
 /* True when a connection can be had and answers "SELECT 1". */
 bool souk_db_ping(souk_db_pool_t *pool);
 
-/* A named statement, defined statically by the module that owns the table. */
+/* A named statement, defined statically by the module that owns the table.
+ * A named one is prepared once per connection (PostgreSQL may then reuse a
+ * generic plan); the name "" runs the SQL unprepared, planned with the
+ * actual values every time, in one round trip: for statements whose best
+ * plan depends on which optional parameters are NULL. */
 typedef struct {
     const char *name;
     const char *sql;
@@ -93,9 +97,13 @@ void souk_db_rollback(souk_db_conn_t *conn);
  * releasing it. */
 souk_err_t souk_db_listen(souk_db_conn_t *conn, const char *channel) SOUK_MUST_CHECK;
 souk_err_t souk_db_unlisten(souk_db_conn_t *conn) SOUK_MUST_CHECK;
+/* Called for each notification with its channel and payload (borrowed). */
+typedef void (*souk_db_notify_fn)(const char *channel, const char *payload, void *ud);
 /* Waits up to timeout_ms for a notification on a listening connection;
- * *notified tells whether one (or more; all are drained) arrived. */
-souk_err_t souk_db_wait_notify(souk_db_conn_t *conn, int timeout_ms,
+ * *notified tells whether one (or more) arrived. Every one that arrived is
+ * handed to fn (NULL: dropped). SOUK_EUNAVAIL when the session is lost
+ * (notifications sent meanwhile are lost with it). */
+souk_err_t souk_db_wait_notify(souk_db_conn_t *conn, int timeout_ms, souk_db_notify_fn fn, void *ud,
                                bool *notified) SOUK_MUST_CHECK;
 
 /* Helpers for reading results: the value of (row, col), NULL for SQL NULL. */
