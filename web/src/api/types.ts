@@ -5,6 +5,8 @@ export interface Page<T> {
   page: number;
   limit: number;
   total: number;
+  /** false when `total` is an estimate (large product searches). */
+  total_exact?: boolean;
 }
 
 export interface User {

@@ -167,6 +167,7 @@ export function CatalogPage() {
       <div aria-live="polite" className="result-count">
         {list.data && !list.isPlaceholderData && (
           <p>
+            {list.data.total_exact === false && 'About '}
             {list.data.total} {list.data.total === 1 ? 'product' : 'products'}
             {params.q && <> for “{params.q}”</>}
           </p>
