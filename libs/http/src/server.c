@@ -79,13 +79,8 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
     ctx->client_ip = souk_arena_strdup(ctx->arena, ip);
 }
 
-/* Bodies are JSON everywhere; anything else is refused before a handler
- * sees it. A body-less request needs no content type. */
-static bool content_type_ok(const souk_http_ctx_t *ctx)
+bool souk_http_content_type_json(const char *ct)
 {
-    if (ctx->body_len == 0)
-        return true;
-    const char *ct = souk_http_header(ctx, "Content-Type");
     if (!ct)
         return false;
     size_t n = strcspn(ct, ";");
@@ -95,6 +90,13 @@ static bool content_type_ok(const souk_http_ctx_t *ctx)
         return true;
     return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0 &&
            strncasecmp(ct, "application/", 12) == 0;
+}
+
+/* Bodies are JSON everywhere; anything else is refused before a handler
+ * sees it. A body-less request needs no content type. */
+static bool content_type_ok(const souk_http_ctx_t *ctx)
+{
+    return ctx->body_len == 0 || souk_http_content_type_json(souk_http_header(ctx, "Content-Type"));
 }
 
 static bool body_too_large(const souk_http_ctx_t *ctx)

@@ -122,6 +122,12 @@ static void test_request_rules(void **state)
     memset(long_id, 'a', sizeof(long_id));
     assert_true(souk_http_request_id_ok(long_id, 128));
     assert_false(souk_http_request_id_ok(long_id, 129));
+    assert_true(souk_http_content_type_json("application/json"));
+    assert_true(souk_http_content_type_json("Application/JSON; charset=utf-8"));
+    assert_true(souk_http_content_type_json("application/merge-patch+json"));
+    assert_false(souk_http_content_type_json("text/json+json"));
+    assert_false(souk_http_content_type_json("text/plain"));
+    assert_false(souk_http_content_type_json(NULL));
 }
 
 static void test_router_table(void **state)

@@ -170,6 +170,10 @@ const char *souk_http_method_label(const char *m, size_t len);
 /* True when an X-Request-Id value may be echoed and passed on: 1 to 128 of
  * [A-Za-z0-9-_.:]. */
 bool souk_http_request_id_ok(const char *s, size_t len);
+/* True when a Content-Type (NULL: none) names JSON: application/json or
+ * application/...+json, parameters allowed. A request with a body of any
+ * other type is answered 415. */
+bool souk_http_content_type_json(const char *ct);
 
 /* ---- JSON bodies and validation ------------------------------------------- */
 
