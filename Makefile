@@ -13,13 +13,14 @@ FMT_DIRS  := $(wildcard libs services tools fuzz bench)
 FMT_FILES  = $(if $(FMT_DIRS),$(shell find $(FMT_DIRS) -type f \( -name '*.c' -o -name '*.h' \)),)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build build-asan run up down test test-tsan bench fuzz fmt fmt-check clean
+.PHONY: help deps build build-asan web run up down test test-tsan bench fuzz fmt fmt-check clean
 
 help:
 	@echo "souk targets:"
 	@echo "  make deps        install missing Debian packages (scripts/deps)"
 	@echo "  make build       build the release tree ($(RELEASE_DIR))"
 	@echo "  make build-asan  build the ASan/UBSan tree ($(ASAN_DIR))"
+	@echo "  make web         build the front end into web/dist (scripts/web-build)"
 	@echo "  make run         deps + build, start the stack in the foreground; Ctrl-C stops it"
 	@echo "  make up          deps + build, start the stack in the background"
 	@echo "  make down        stop the background stack"
@@ -44,11 +45,14 @@ build-asan:
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DSOUK_SANITIZE=ON $(WERROR)
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 
+web:
+	scripts/web-build
+
 # A newcomer's stack shows a small demo catalog (loaded into an empty one).
-run: deps build
+run: deps build web
 	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/stack run
 
-up: deps build
+up: deps build web
 	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/stack up
 
 down:

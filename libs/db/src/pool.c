@@ -5,6 +5,7 @@
 #include "db_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
@@ -124,6 +125,25 @@ static souk_err_t conn_open(souk_db_pool_t *p, souk_db_conn_t **out)
 
 static souk_err_t acquire(souk_db_pool_t *p, souk_db_conn_t **out);
 
+/* An idle connection has nothing to say; if its socket is readable, the
+ * server hung up (or sent an error, or a notice): let libpq read it and
+ * tell. One poll(2), no round trip. */
+static bool conn_alive(souk_db_conn_t *c)
+{
+    struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+    /* Read while there is something: a goodbye message comes before the
+     * end of the stream, and only reading that end tells libpq. */
+    for (int i = 0; i < 4; i++) {
+        if (pfd.fd < 0 || PQstatus(c->pg) != CONNECTION_OK)
+            return false;
+        if (poll(&pfd, 1, 0) == 0)
+            return true;
+        if (PQconsumeInput(c->pg) == 0)
+            return false;
+    }
+    return PQstatus(c->pg) == CONNECTION_OK;
+}
+
 static void deadline_after(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -173,9 +193,23 @@ static souk_err_t acquire(souk_db_pool_t *p, souk_db_conn_t **out)
         }
     }
     if (p->nidle > 0) {
-        *out = p->idle[--p->nidle];
+        souk_db_conn_t *c = p->idle[--p->nidle];
         pthread_mutex_unlock(&p->lock);
-        return SOUK_OK;
+        if (conn_alive(c)) {
+            *out = c;
+            return SOUK_OK;
+        }
+        /* The server closed it while it was idle (a restart, a failover):
+         * open a new one in its slot rather than fail this request. */
+        conn_close(c);
+        souk_err_t err = conn_open(p, out);
+        if (err) {
+            pthread_mutex_lock(&p->lock);
+            p->open--;
+            pthread_cond_signal(&p->freed);
+            pthread_mutex_unlock(&p->lock);
+        }
+        return err;
     }
     p->open++; /* reserve the slot, then dial without holding the lock */
     pthread_mutex_unlock(&p->lock);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <souk/db.h>
 
@@ -259,6 +260,45 @@ static void test_units_of_work(void **state)
     souk_db_pool_free(p);
 }
 
+/* An idle connection the server closed (a restart, a failover) is replaced
+ * on acquire: the request that borrows it does not fail. */
+static void test_dead_idle_connection_replaced(void **state)
+{
+    souk_db_pool_t *p = pool_of(1, 1000), *other = pool_of(1, 1000);
+    souk_db_conn_t *c;
+    PGresult *res;
+    static const souk_db_stmt_t pid = {"backend_pid", "SELECT pg_backend_pid()"};
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &pid, 0, NULL, &res), SOUK_OK);
+    char victim[16];
+    snprintf(victim, sizeof(victim), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    souk_db_release(p, c);
+    souk_db_conn_t *killer;
+    static const souk_db_stmt_t kill = {"", "SELECT pg_terminate_backend($1::int)"};
+    assert_int_equal(souk_db_acquire(other, &killer), SOUK_OK);
+    assert_int_equal(souk_db_query(killer, &kill, 1, (const char *[]){victim}, NULL), SOUK_OK);
+    /* wait until that backend is gone, then borrow the dead connection */
+    static const souk_db_stmt_t alive = {"",
+                                         "SELECT count(*) FROM pg_stat_activity WHERE pid = $1"};
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(souk_db_query(killer, &alive, 1, (const char *[]){victim}, &res), SOUK_OK);
+        long long n = souk_db_int(res, 0, 0);
+        PQclear(res);
+        if (n == 0)
+            break;
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    }
+    souk_db_release(other, killer);
+    assert_int_equal(souk_db_acquire(p, &c), SOUK_OK);
+    assert_int_equal(souk_db_query(c, &pid, 0, NULL, &res), SOUK_OK);
+    assert_string_not_equal(PQgetvalue(res, 0, 0), victim);
+    PQclear(res);
+    souk_db_release(p, c);
+    souk_db_pool_free(p);
+    souk_db_pool_free(other);
+}
+
 int main(void)
 {
     if (!url()) {
@@ -269,7 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_bounds),   cmocka_unit_test(test_errors_and_rollback),
         cmocka_unit_test(test_unreachable),   cmocka_unit_test(test_migrations_once),
-        cmocka_unit_test(test_units_of_work),
+        cmocka_unit_test(test_units_of_work), cmocka_unit_test(test_dead_idle_connection_replaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
