@@ -1,0 +1,760 @@
+/* Unit tests of libs/edge against real sockets: an edge with one loop
+ * thread in front of a tiny upstream of the test's own (a thread per
+ * connection, blocking I/O, behaviour chosen by the request path), driven
+ * by raw client sockets: forwarding and header rules, keep-alive,
+ * pipelining and pooling, every smuggling defence, limits and timeouts,
+ * upstream failures as 502/503/504 problems, the retry of an idempotent
+ * request on a pooled connection the upstream closed, backpressure towards
+ * a client that does not read, metrics, and the graceful stop. */
+#define _GNU_SOURCE /* memmem, strcasestr */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <souk/edge.h>
+#include <souk/http.h>
+
+#define BIG_BODY (24u << 20)
+
+/* ---- the upstream ----------------------------------------------------------- */
+
+typedef struct {
+    int lfd, port;
+    atomic_int accepted, requests;
+    atomic_size_t big_sent;
+    atomic_bool stop;
+    pthread_t thread;
+} upstream_t;
+
+static upstream_t up;
+
+static bool send_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return false;
+        c += k, n -= (size_t)k;
+    }
+    return true;
+}
+
+/* Reads one request (head and Content-Length body) into buf; its length,
+ * or 0 when the peer closed. */
+static size_t read_request(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    char *end = NULL;
+    while (!(end = memmem(buf, len, "\r\n\r\n", 4))) {
+        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
+        if (k <= 0)
+            return 0;
+        len += (size_t)k;
+    }
+    buf[len] = '\0';
+    size_t head = (size_t)(end + 4 - buf), body = 0;
+    char *cl = strcasestr(buf, "\r\nContent-Length:");
+    if (cl && cl < end)
+        body = strtoul(cl + 17, NULL, 10);
+    while (len < head + body) {
+        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
+        if (k <= 0)
+            return 0;
+        len += (size_t)k;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+static void reply(int fd, const char *body)
+{
+    char head[256 + (1 << 16)];
+    int n =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Up: 1\r\n"
+                 "Connection: keep-alive, X-Up-Hop\r\nX-Up-Hop: 1\r\nContent-Length: %zu\r\n\r\n",
+                 strlen(body));
+    size_t len = strlen(body);
+    if ((size_t)n + len < sizeof(head)) { /* one send: no Nagle delay in the tests */
+        memcpy(head + n, body, len);
+        send_all(fd, head, (size_t)n + len);
+    } else {
+        send_all(fd, head, (size_t)n);
+        send_all(fd, body, len);
+    }
+}
+
+static void *serve_conn(void *p)
+{
+    int fd = (int)(intptr_t)p;
+    static __thread char buf[1 << 20];
+    for (int n = 0;; n++) {
+        size_t len = read_request(fd, buf, sizeof(buf));
+        if (!len)
+            break;
+        atomic_fetch_add(&up.requests, 1);
+        const char *path = strchr(buf, ' ') + 1;
+        if (strncmp(path, "/echo", 5) == 0) {
+            reply(fd, buf); /* the request as the upstream got it */
+        } else if (strncmp(path, "/chunked", 8) == 0) {
+            static const char r[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+            send_all(fd, r, sizeof(r) - 1);
+        } else if (strncmp(path, "/close", 6) == 0) {
+            static const char r[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end";
+            send_all(fd, r, sizeof(r) - 1);
+            break;
+        } else if (strncmp(path, "/slow", 5) == 0) {
+            nanosleep(&(struct timespec){2, 0}, NULL);
+            break;
+        } else if (strncmp(path, "/delay", 6) == 0) {
+            nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+            reply(fd, "late");
+        } else if (strncmp(path, "/garbage", 8) == 0) {
+            send_all(fd, "NOT HTTP AT ALL\r\n\r\n", 19);
+            break;
+        } else if (strncmp(path, "/once", 5) == 0 && n > 0) {
+            break; /* closes as the next request arrives: the race of a pooled connection */
+        } else if (strncmp(path, "/big", 4) == 0) {
+            char head[128];
+            int h = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
+                             BIG_BODY);
+            send_all(fd, head, (size_t)h);
+            static char chunk[65536];
+            for (size_t sent = 0; sent < BIG_BODY; sent += sizeof(chunk)) {
+                if (!send_all(fd, chunk, sizeof(chunk)))
+                    break;
+                atomic_store(&up.big_sent, sent + sizeof(chunk));
+            }
+        } else {
+            reply(fd, "hello");
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static void *upstream_main(void *p)
+{
+    for (;;) {
+        int fd = accept(up.lfd, NULL, NULL);
+        if (fd < 0 || atomic_load(&up.stop)) {
+            if (fd >= 0)
+                close(fd);
+            return NULL;
+        }
+        atomic_fetch_add(&up.accepted, 1);
+        pthread_t t;
+        pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd);
+        pthread_detach(t);
+    }
+}
+
+static int listen_any(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 128), 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* ---- the edge under test ------------------------------------------------------ */
+
+typedef struct {
+    souk_metrics_t *metrics;
+    souk_metric_t *up_requests, *up_seconds;
+    souk_edge_t *edge;
+    int refused_port;
+} fx_t;
+
+static void handler(souk_edge_req_t *req, void *ud)
+{
+    souk_edge_set_header(req, "X-Handler", "yes");
+    if (strcmp(req->path, "/reply") == 0) {
+        req->route = "/reply";
+        souk_edge_reply(req, 200, "text/plain", req->body ? req->body : "hi",
+                        req->body ? req->body_len : 2);
+    } else if (strcmp(req->path, "/deny") == 0) {
+        souk_edge_problem(req, 401, "no");
+    } else if (strcmp(req->path, "/undecided") == 0) {
+        /* decides nothing: the engine answers 500 */
+    } else if (strncmp(req->path, "/refused", 8) == 0) {
+        souk_edge_forward(req, 1);
+    } else {
+        req->route = "/up";
+        souk_edge_forward(req, 0);
+    }
+}
+
+static int setup(void **state)
+{
+    fx_t *f = souk_calloc(1, sizeof(*f));
+    memset(&up, 0, sizeof(up));
+    up.lfd = listen_any(&up.port);
+    pthread_create(&up.thread, NULL, upstream_main, NULL);
+    int rfd = listen_any(&f->refused_port);
+    close(rfd); /* nobody listens there now */
+    f->metrics = souk_metrics_new();
+    static const char *const uo[] = {"upstream", "outcome", NULL};
+    static const char *const u1[] = {"upstream", NULL};
+    f->up_requests = souk_metrics_counter(f->metrics, "up_total", "x", uo);
+    f->up_seconds =
+        souk_metrics_histogram(f->metrics, "up_seconds", "x", u1, souk_metrics_latency_buckets,
+                               souk_metrics_latency_nbuckets);
+    souk_edge_upstream_t ups[] = {{"svc", "127.0.0.1", up.port, false},
+                                  {"gone", "127.0.0.1", f->refused_port, false}};
+    souk_edge_config_t cfg = {.service = "test",
+                              .threads = 1,
+                              .body_limit = 1024,
+                              .url_limit = 256,
+                              .header_limit = 1024,
+                              .max_headers = 10,
+                              .read_timeout_ms = 300,
+                              .idle_timeout_ms = 400,
+                              .upstream_timeout_ms = 500,
+                              .drain_timeout_ms = 3000,
+                              .upstreams = ups,
+                              .nupstreams = 2,
+                              .handler = handler,
+                              .metrics = f->metrics,
+                              .upstream_requests = f->up_requests,
+                              .upstream_seconds = f->up_seconds};
+    assert_int_equal(souk_edge_start(&cfg, &f->edge), SOUK_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    souk_edge_stop(f->edge);
+    atomic_store(&up.stop, true);
+    shutdown(up.lfd, SHUT_RDWR);
+    close(up.lfd);
+    pthread_join(up.thread, NULL);
+    souk_metrics_free(f->metrics);
+    souk_free(f);
+    return 0;
+}
+
+/* ---- a raw client ------------------------------------------------------------- */
+
+static int dial(fx_t *f)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)souk_edge_port(f->edge)),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+typedef struct {
+    int status;
+    char head[4096];
+    char body[8192];
+    size_t body_len;
+    bool closed; /* the server closed after it */
+} resp_t;
+
+/* Reads within deadline_ms; 0 when the peer closed, -1 on timeout. */
+static ssize_t recv_wait(int fd, char *p, size_t n, int deadline_ms)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, deadline_ms) <= 0)
+        return -1;
+    return recv(fd, p, n, 0);
+}
+
+typedef struct {
+    char data[1 << 16];
+    size_t len;
+} inbuf_t;
+
+static bool fill(int fd, inbuf_t *in)
+{
+    ssize_t k = recv_wait(fd, in->data + in->len, sizeof(in->data) - in->len - 1, 5000);
+    if (k <= 0)
+        return false;
+    in->len += (size_t)k;
+    in->data[in->len] = '\0';
+    return true;
+}
+
+static void consume(inbuf_t *in, size_t n)
+{
+    memmove(in->data, in->data + n, in->len - n);
+    in->len -= n;
+    in->data[in->len] = '\0';
+}
+
+/* One response from in/fd (Content-Length, chunked, or to the close). */
+static bool head_request; /* the next response answers a HEAD: no body */
+
+static void read_response(int fd, inbuf_t *in, resp_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    char *end;
+    while (!(end = memmem(in->data, in->len, "\r\n\r\n", 4)))
+        if (!fill(fd, in))
+            fail_msg("no response head (got %zu bytes: %.*s)", in->len, (int)in->len, in->data);
+    size_t head = (size_t)(end + 4 - in->data);
+    snprintf(r->head, sizeof(r->head), "%.*s", (int)head, in->data);
+    r->status = (int)strtol(r->head + 9, NULL, 10);
+    consume(in, head);
+    char *cl = strcasestr(r->head, "\r\nContent-Length:");
+    bool head_only = r->status == 204 || r->status == 304 || head_request;
+    head_request = false;
+    if (strcasestr(r->head, "\r\nTransfer-Encoding: chunked")) {
+        for (;;) {
+            char *eol;
+            while (!(eol = memmem(in->data, in->len, "\r\n", 2)))
+                if (!fill(fd, in))
+                    fail_msg("chunk size missing after %s", r->head);
+            size_t size = strtoul(in->data, NULL, 16);
+            size_t need = (size_t)(eol + 2 - in->data) + size + 2;
+            while (in->len < need)
+                if (!fill(fd, in))
+                    fail_msg("chunk cut short after %s (%zu of %zu)", r->head, in->len, need);
+            memcpy(r->body + r->body_len, eol + 2, size);
+            r->body_len += size;
+            consume(in, need);
+            if (size == 0)
+                break;
+        }
+    } else if (cl || head_only) {
+        size_t n = head_only ? 0 : strtoul(cl + 17, NULL, 10);
+        while (in->len < n)
+            if (!fill(fd, in))
+                fail_msg("body cut short after %s (%zu of %zu)", r->head, in->len, n);
+        memcpy(r->body, in->data, n);
+        r->body_len = n;
+        consume(in, n);
+    } else {
+        while (fill(fd, in))
+            ;
+        memcpy(r->body, in->data, in->len);
+        r->body_len = in->len;
+        consume(in, in->len);
+    }
+    r->body[r->body_len] = '\0';
+}
+
+/* True when the server closes fd within deadline_ms. */
+static bool closes(int fd, int deadline_ms)
+{
+    char b[256];
+    uint64_t until = souk_now_mono_ns() + (uint64_t)deadline_ms * 1000000;
+    while (souk_now_mono_ns() < until) {
+        ssize_t k = recv_wait(fd, b, sizeof(b), 100);
+        if (k == 0 || (k < 0 && errno == ECONNRESET))
+            return true;
+    }
+    return false;
+}
+
+static void roundtrip(fx_t *f, const char *request, resp_t *r)
+{
+    int fd = dial(f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    assert_true(send_all(fd, request, strlen(request)));
+    read_response(fd, in, r);
+    souk_free(in);
+    close(fd);
+}
+
+static void assert_problem(const resp_t *r, int status)
+{
+    assert_int_equal(r->status, status);
+    assert_non_null(strcasestr(r->head, "Content-Type: application/problem+json"));
+    json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+    if (!j)
+        fail_msg("not JSON: %s", r->body);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "about:blank");
+    assert_string_equal(json_string_value(json_object_get(j, "title")),
+                        souk_http_status_title(status));
+    assert_true(json_is_string(json_object_get(j, "detail")));
+    assert_true(json_is_string(json_object_get(j, "instance")));
+    const char *rid = json_string_value(json_object_get(j, "request_id"));
+    assert_non_null(rid);
+    char want[200];
+    snprintf(want, sizeof(want), "X-Request-Id: %s\r\n", rid);
+    assert_non_null(strstr(r->head, want));
+    json_decref(j);
+}
+
+/* ---- tests ----------------------------------------------------------------------- */
+
+static void test_forwarding(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f,
+              "GET /echo?q=1 HTTP/1.1\r\nHost: edge\r\nX-Custom: kept\r\n"
+              "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\nProxy-Authorization: secret\r\n"
+              "X-Request-Id: rid-42\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
+              &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "GET /echo?q=1 HTTP/1.1\r\n"));
+    char host[64];
+    snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", up.port);
+    assert_non_null(strstr(r.body, host));
+    assert_non_null(strstr(r.body, "X-Custom: kept\r\n"));
+    assert_non_null(strstr(r.body, "X-Request-Id: rid-42\r\n"));
+    assert_non_null(strstr(r.body, "X-Forwarded-For: 127.0.0.1\r\n")); /* not the client's */
+    assert_non_null(strstr(r.body, "X-Forwarded-Proto: http\r\n"));
+    assert_non_null(strstr(r.body, "traceparent: 00-"));
+    assert_null(strstr(r.body, "X-Drop"));
+    assert_null(strstr(r.body, "Proxy-Authorization"));
+    assert_null(strstr(r.body, "6.6.6.6"));
+    /* the response: end-to-end headers of the upstream plus the edge's own */
+    assert_non_null(strstr(r.head, "X-Up: 1\r\n"));
+    assert_null(strstr(r.head, "X-Up-Hop"));
+    assert_non_null(strstr(r.head, "X-Handler: yes\r\n"));
+    assert_non_null(strstr(r.head, "X-Request-Id: rid-42\r\n"));
+    assert_non_null(strstr(r.head, "traceparent: 00-"));
+
+    /* a chunked request body goes up de-chunked, with Content-Length */
+    roundtrip(f,
+              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+              &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "Content-Length: 5\r\n\r\nabcde"));
+    assert_null(strstr(r.body, "chunked"));
+    /* responses: chunked re-chunked, close-delimited chunked for HTTP/1.1 */
+    roundtrip(f, "GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "hello world");
+    roundtrip(f, "GET /close HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_string_equal(r.body, "until the end");
+    head_request = true;
+    roundtrip(f, "HEAD /ok HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
+    /* the handler's own replies */
+    roundtrip(f, "GET /reply HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_string_equal(r.body, "hi");
+    roundtrip(f, "GET /deny HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_problem(&r, 401);
+    assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
+    roundtrip(f, "GET /undecided HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_problem(&r, 500);
+}
+
+static void test_keepalive_pipelining_and_pool(void **state)
+{
+    fx_t *f = *state;
+    int fd = dial(f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    resp_t r;
+    const char *three = "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "POST /reply HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nsecond"
+                        "GET /echo/third HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_true(send_all(fd, three, strlen(three)));
+    read_response(fd, in, &r);
+    assert_string_equal(r.body, "hello");
+    read_response(fd, in, &r);
+    assert_string_equal(r.body, "second");
+    read_response(fd, in, &r);
+    assert_non_null(strstr(r.body, "GET /echo/third"));
+    for (int i = 0; i < 20; i++) {
+        assert_true(send_all(fd, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 29));
+        read_response(fd, in, &r);
+        assert_int_equal(r.status, 200);
+        assert_null(strcasestr(r.head, "Connection: close"));
+    }
+    /* one upstream connection served them all, one after the other */
+    assert_int_equal(atomic_load(&up.accepted), 1);
+    assert_int_equal(atomic_load(&up.requests), 22);
+    /* HTTP/1.0 without keep-alive: answered, then closed */
+    assert_true(send_all(fd, "GET /ok HTTP/1.0\r\n\r\n", 20));
+    read_response(fd, in, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "Connection: close"));
+    assert_true(closes(fd, 2000));
+    souk_free(in);
+    close(fd);
+}
+
+static void test_smuggling_and_limits(void **state)
+{
+    fx_t *f = *state;
+    char long_url[400], many[1024], fat[1500];
+    memset(long_url, 'a', sizeof(long_url));
+    snprintf(long_url, sizeof(long_url), "GET /%0300d HTTP/1.1\r\nHost: x\r\n\r\n", 7);
+    int n = snprintf(many, sizeof(many), "GET /ok HTTP/1.1\r\n");
+    for (int i = 0; i < 12; i++)
+        n += snprintf(many + n, sizeof(many) - (size_t)n, "X-H%d: v\r\n", i);
+    snprintf(many + n, sizeof(many) - (size_t)n, "\r\n");
+    n = snprintf(fat, sizeof(fat), "GET /ok HTTP/1.1\r\nX-Fat: ");
+    memset(fat + n, 'f', 1100);
+    snprintf(fat + n + 1100, sizeof(fat) - (size_t)n - 1100, "\r\n\r\n");
+    static const struct {
+        const char *request;
+        int status;
+    } cases[] = {
+        {"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+        {"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", 400},
+        {"POST /echo HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc", 400},
+        {"POST /echo HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "0\r\n\r\n",
+         400},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "0\r\n\r\n",
+         400},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", 400},
+        {"GET /echo HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n", 400},
+        {"GET /echo HTTP/1.1\r\nX-A: one\r\n\ttwo\r\n\r\n", 400},
+        {"GET /echo HTTP/1.1\r\nX-A: o\x01ne\r\n\r\n", 400},
+        {"GET /echo HTTP/1.1\r\nX-A: o\rne\r\n\r\n", 400},
+        {"GET /echo HTTP/1.1\nX-A: one\n\n", 400},
+        {"GET /echo HTTP/1.1\r\nContent-Length : 0\r\n\r\n", 400},
+        {"GET /echo HTTP/1.1\r\nX A: b\r\n\r\n", 400},
+        {"GET http://elsewhere/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+        {"BREW /echo HTTP/1.1\r\n\r\n", 501},
+        {"PROPFIND /echo HTTP/1.1\r\n\r\n", 501},
+        {"POST /echo HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", 413},
+    };
+    resp_t r;
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+        int fd = dial(f);
+        inbuf_t *in = souk_calloc(1, sizeof(*in));
+        assert_true(send_all(fd, cases[i].request, strlen(cases[i].request)));
+        read_response(fd, in, &r);
+        if (r.status != cases[i].status)
+            fail_msg("case %zu: %d, wanted %d: %s", i, r.status, cases[i].status, r.body);
+        assert_problem(&r, cases[i].status);
+        assert_non_null(strcasestr(r.head, "Connection: close"));
+        assert_true(closes(fd, 6000));
+        souk_free(in);
+        close(fd);
+    }
+    /* a NUL (not expressible in the table's strings) */
+    roundtrip(f, "GET /echo HTTP/1.1\r\nX-A: a", &r); /* incomplete: times out, 408 */
+    assert_problem(&r, 408);
+    int fd = dial(f);
+    assert_true(send_all(fd, "GET /echo HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 32));
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    read_response(fd, in, &r);
+    assert_problem(&r, 400);
+    close(fd);
+    souk_free(in);
+    roundtrip(f, long_url, &r);
+    assert_problem(&r, 414);
+    roundtrip(f, many, &r);
+    assert_problem(&r, 431);
+    roundtrip(f, fat, &r);
+    assert_problem(&r, 431);
+    /* a chunked body past the limit */
+    char big[2200];
+    n = snprintf(big, sizeof(big),
+                 "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "800\r\n");
+    memset(big + n, 'b', 0x800);
+    snprintf(big + n + 0x800, sizeof(big) - (size_t)n - 0x800, "\r\n0\r\n\r\n");
+    roundtrip(f, big, &r);
+    assert_problem(&r, 413);
+    assert_int_equal(atomic_load(&up.requests), 0); /* nothing reached the upstream */
+}
+
+static void test_timeouts(void **state)
+{
+    fx_t *f = *state;
+    /* a slow head: 408, then the connection closes */
+    int fd = dial(f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    resp_t r;
+    assert_true(send_all(fd, "GET /ok HTTP/1.1\r\nHost:", 23));
+    read_response(fd, in, &r);
+    assert_problem(&r, 408);
+    assert_true(closes(fd, 6000));
+    close(fd);
+    /* an idle keep-alive connection is closed after idle_timeout */
+    fd = dial(f);
+    assert_true(send_all(fd, "GET /ok HTTP/1.1\r\n\r\n", 20));
+    read_response(fd, in, &r);
+    assert_int_equal(r.status, 200);
+    uint64_t t0 = souk_now_mono_ns();
+    assert_true(closes(fd, 3000));
+    assert_true(souk_now_mono_ns() - t0 >= 300 * 1000000ull);
+    close(fd);
+    souk_free(in);
+}
+
+static void test_upstream_failures(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f, "GET /slow HTTP/1.1\r\n\r\n", &r);
+    assert_problem(&r, 504);
+    assert_non_null(strstr(r.body, "the svc service did not answer in time"));
+    roundtrip(f, "GET /refused HTTP/1.1\r\n\r\n", &r);
+    assert_problem(&r, 503);
+    assert_non_null(strstr(r.head, "Retry-After: 5\r\n"));
+    assert_non_null(strstr(r.body, "the gone service is unavailable"));
+    roundtrip(f, "GET /garbage HTTP/1.1\r\n\r\n", &r);
+    assert_problem(&r, 502);
+    assert_non_null(strstr(r.body, "\"instance\":\"/garbage\""));
+    souk_buf_t out;
+    souk_buf_init(&out, 1 << 20);
+    assert_int_equal(souk_metrics_render(f->metrics, &out), SOUK_OK);
+    assert_non_null(strstr(out.data, "up_total{upstream=\"svc\",outcome=\"timeout\"} 1"));
+    assert_non_null(strstr(out.data, "up_total{upstream=\"gone\",outcome=\"refused\"} 1"));
+    assert_non_null(strstr(out.data, "up_total{upstream=\"svc\",outcome=\"error\"} 1"));
+    souk_buf_cleanup(&out);
+}
+
+/* The upstream closes a pooled connection as the next request arrives: an
+ * idempotent request is sent again on a fresh connection, a POST is not. */
+static void test_retry_on_closed_pooled_connection(void **state)
+{
+    fx_t *f = *state;
+    int fd = dial(f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    resp_t r;
+    assert_true(send_all(fd, "GET /once HTTP/1.1\r\n\r\n", 22)); /* fills the pool */
+    read_response(fd, in, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(send_all(fd, "GET /once HTTP/1.1\r\n\r\n", 22)); /* the pooled one dies */
+    read_response(fd, in, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(atomic_load(&up.accepted), 2);
+    assert_true(send_all(fd, "POST /once HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 42));
+    read_response(fd, in, &r);
+    assert_problem(&r, 502);
+    assert_int_equal(atomic_load(&up.accepted), 2); /* no second try */
+    souk_free(in);
+    close(fd);
+}
+
+/* A client that reads nothing: the edge stops reading the upstream once
+ * its queue is full, so neither its memory nor the upstream's sending runs
+ * ahead; once the client reads, every byte arrives. */
+static void test_backpressure(void **state)
+{
+    fx_t *f = *state;
+    int fd = dial(f);
+    int small = 65536;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_true(send_all(fd, "GET /big HTTP/1.1\r\n\r\n", 21));
+    size_t last = 0;
+    for (int i = 0; i < 20; i++) { /* until the upstream stops making progress */
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+        size_t now = atomic_load(&up.big_sent);
+        if (now == last && now > 0)
+            break;
+        last = now;
+    }
+    assert_true(atomic_load(&up.big_sent) < BIG_BODY / 2);
+    char buf[65536];
+    size_t total = 0;
+    ssize_t k;
+    while (total < BIG_BODY + 40 && (k = recv_wait(fd, buf, sizeof(buf), 5000)) > 0)
+        total += (size_t)k;
+    assert_true(total > BIG_BODY); /* the head and every byte of the body */
+    close(fd);
+}
+
+static void test_metrics(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f, "GET /ok HTTP/1.1\r\n\r\n", &r);
+    roundtrip(f, "XYZZY /ok HTTP/1.1\r\n\r\n", &r);
+    assert_problem(&r, 501);
+    souk_buf_t out;
+    souk_buf_init(&out, 1 << 20);
+    assert_int_equal(souk_metrics_render(f->metrics, &out), SOUK_OK);
+    assert_non_null(strstr(out.data, "http_requests_total{service=\"test\",method=\"GET\","
+                                     "route=\"/up\",status=\"200\"} 1"));
+    assert_non_null(strstr(out.data, "http_requests_total{service=\"test\",method=\"OTHER\","
+                                     "route=\"method_not_implemented\",status=\"501\"} 1"));
+    assert_null(strstr(out.data, "XYZZY"));
+    assert_non_null(strstr(out.data, "up_total{upstream=\"svc\",outcome=\"ok\"} 1"));
+    souk_buf_cleanup(&out);
+}
+
+typedef struct {
+    fx_t *f;
+    resp_t r;
+    bool closed;
+} drain_t;
+
+static void *slow_client(void *p)
+{
+    drain_t *d = p;
+    int fd = dial(d->f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    send_all(fd, "GET /delay HTTP/1.1\r\n\r\n", 23);
+    read_response(fd, in, &d->r);
+    d->closed = closes(fd, 2000);
+    souk_free(in);
+    close(fd);
+    return NULL;
+}
+
+/* Stopping lets the request in flight finish (Connection: close), then no
+ * new connection is taken. */
+static void test_graceful_stop(void **state)
+{
+    fx_t *f = *state;
+    drain_t d = {.f = f};
+    pthread_t t;
+    int port = souk_edge_port(f->edge);
+    pthread_create(&t, NULL, slow_client, &d);
+    while (atomic_load(&up.requests) == 0)
+        nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+    souk_edge_stop(f->edge);
+    f->edge = NULL;
+    pthread_join(t, NULL);
+    assert_int_equal(d.r.status, 200);
+    assert_string_equal(d.r.body, "late");
+    assert_non_null(strcasestr(d.r.head, "Connection: close"));
+    assert_true(d.closed);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_not_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive_pipelining_and_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smuggling_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_on_closed_pooled_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
