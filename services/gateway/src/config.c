@@ -1,5 +1,6 @@
-/* config.c: the gateway's own settings (upstreams, limits, CORS, docs) and
- * its parts for the skeleton: init, routes, readiness, cleanup. */
+/* config.c: the gateway's own settings (upstreams, limits, CORS, docs, edge
+ * threads) and its parts for the skeleton: init, the internal server's
+ * routes, readiness, cleanup (the edge's start and stop are in edge.c). */
 #include "gateway.h"
 
 #include <souk/svc.h>
@@ -70,6 +71,7 @@ souk_err_t gw_init(souk_svc_t *svc, void *ud)
     err |= souk_env_long("CREDENTIAL_RATE_LIMIT_RPS", 2, 0, 1000000, &crps);
     err |= souk_env_long("CREDENTIAL_RATE_LIMIT_BURST", 20, 0, 1000000, &cburst);
     err |= souk_env_long("UPSTREAM_TIMEOUT_MS", 10000, 100, 600000, &gw->timeout_ms);
+    err |= souk_env_long("EDGE_THREADS", 0, 0, 256, &gw->edge_threads);
     if (err)
         return SOUK_EINVAL;
     init_upstreams(gw, svc->cfg->auth_url);
@@ -91,8 +93,6 @@ void gw_routes(souk_http_server_t *srv, void *gw)
     souk_http_route(srv, "GET", "/openapi.json", gw_openapi, gw);
     souk_http_route(srv, "GET", "/docs", gw_docs_index, gw);
     souk_http_route(srv, "GET", "/docs/:file", gw_docs_asset, gw);
-    souk_http_set_fallback(srv, gw_proxy, gw);
-    souk_http_set_hook(srv, gw_hook, gw);
 }
 
 /* Ready when every deployed upstream answers /healthz and the token keys are

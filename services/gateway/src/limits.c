@@ -1,5 +1,6 @@
-/* limits.c: what the gateway checks before routing: CORS for configured
- * origins (answering preflights itself) and a per-client token bucket. The
+/* limits.c: what the gateway checks before routing, as decisions any
+ * engine applies: CORS for configured origins (answering preflights itself)
+ * and a per-client token bucket. The
  * bucket table is fixed-size and direct-mapped: memory stays bounded however
  * many clients appear, at the price that two colliding clients may reset each
  * other's bucket (erring towards letting a request through). */
@@ -88,57 +89,56 @@ static bool origin_allowed(const gateway_t *gw, const char *origin)
     return false;
 }
 
-/* Returns false when it answered (a preflight). */
-static bool cors(souk_http_ctx_t *ctx, gateway_t *gw)
+static void add(gw_decision_t *d, const char *name, const char *value)
 {
-    const char *origin = souk_http_header(ctx, "Origin");
-    bool preflight = strcmp(ctx->method, "OPTIONS") == 0 &&
-                     souk_http_header(ctx, "Access-Control-Request-Method");
-    if (!origin)
+    if (d->nheaders < GW_MAX_HEADERS) {
+        d->headers[d->nheaders][0] = name;
+        d->headers[d->nheaders++][1] = value;
+    }
+}
+
+bool gw_cors(const gateway_t *gw, const gw_request_t *req, gw_decision_t *d)
+{
+    bool preflight = strcmp(req->method, "OPTIONS") == 0 && req->preflight_method;
+    if (!req->origin)
         return true;
-    if (!origin_allowed(gw, origin)) {
+    if (!origin_allowed(gw, req->origin)) {
         if (!preflight)
             return true; /* the browser enforces the missing CORS headers */
-        ctx->route = "cors_preflight";
-        souk_http_problem(ctx, 403, "origin not allowed");
+        d->action = GW_REPLY;
+        d->route = "cors_preflight";
+        d->status = 403;
+        d->detail = "origin not allowed";
         return false;
     }
-    souk_http_set_header(ctx, "Access-Control-Allow-Origin", origin);
-    souk_http_set_header(ctx, "Vary", "Origin");
-    souk_http_set_header(ctx, "Access-Control-Expose-Headers",
-                         "X-Request-Id, traceparent, Retry-After, Location, Idempotent-Replayed");
+    add(d, "Access-Control-Allow-Origin", req->origin);
+    add(d, "Vary", "Origin");
+    add(d, "Access-Control-Expose-Headers",
+        "X-Request-Id, traceparent, Retry-After, Location, Idempotent-Replayed");
     if (!preflight)
         return true;
-    ctx->route = "cors_preflight";
-    souk_http_set_header(ctx, "Access-Control-Allow-Methods",
-                         "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-    souk_http_set_header(ctx, "Access-Control-Allow-Headers",
-                         "Authorization, Content-Type, Idempotency-Key, X-Request-Id, traceparent");
-    souk_http_set_header(ctx, "Access-Control-Max-Age", "600");
-    souk_http_reply_empty(ctx, 204);
+    d->action = GW_REPLY;
+    d->route = "cors_preflight";
+    d->status = 204;
+    add(d, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    add(d, "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, Idempotency-Key, X-Request-Id, traceparent");
+    add(d, "Access-Control-Max-Age", "600");
     return false;
 }
 
-static bool is_probe(const char *path)
-{
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-           strcmp(path, "/metrics") == 0;
-}
-
-bool gw_limit(souk_http_ctx_t *ctx, gateway_t *gw, gw_ratelimit_t *rl, const char *scope)
+bool gw_limit(gateway_t *gw, gw_ratelimit_t *rl, const gw_request_t *req, const char *scope,
+              gw_decision_t *d)
 {
     long retry = 1;
-    if (!rl || gw_ratelimit_take(rl, ctx->client_ip, &retry))
+    if (!rl || gw_ratelimit_take(rl, req->client_ip, &retry))
         return true;
     souk_metric_inc(gw->rate_limited, (const char *[]){scope}, 1);
-    ctx->route = "rate_limited";
-    souk_http_set_header(ctx, "Retry-After", souk_arena_printf(ctx->arena, "%ld", retry));
-    souk_http_problem(ctx, 429, "too many requests; slow down");
+    snprintf(d->retry_after, sizeof(d->retry_after), "%ld", retry);
+    add(d, "Retry-After", d->retry_after);
+    d->action = GW_REPLY;
+    d->route = "rate_limited";
+    d->status = 429;
+    d->detail = "too many requests; slow down";
     return false;
-}
-
-bool gw_hook(souk_http_ctx_t *ctx, void *ud)
-{
-    gateway_t *gw = ud;
-    return cors(ctx, gw) && (is_probe(ctx->path) || gw_limit(ctx, gw, gw->ratelimit, "client"));
 }

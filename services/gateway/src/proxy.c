@@ -1,13 +1,16 @@
-/* proxy.c: the route table of ARCHITECTURE.md §4 and request forwarding.
- * Deny by default: a path not in the table is a 404 here (whatever the
- * token), and every route names who may pass (public, any user, admin)
- * before anything reaches a service. The table is matched by the one router
+/* proxy.c: the route table of ARCHITECTURE.md §4 and the gateway's decision
+ * for each request, made the same whichever engine serves it (the edge runs
+ * it on its event loop). Deny by default: a path not in the table never
+ * reaches a service (it goes to the gateway's own server, which has its
+ * routes or a 404), and every route names who may pass (public, any user,
+ * admin) before anything reaches a service. The table is matched by the one router
  * of souk/http.h, and what is forwarded is exactly what was matched: a path
  * with "." or ".." segments is refused, and the path goes out as it came
  * in (no client-side normalisation that could turn an authorised path into
  * another). Services check again; the edge check only saves them the work. */
 #include "gateway.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -78,7 +81,7 @@ static int dots(const char *p, size_t n)
 /* True when a segment of path is "." or ".." (also percent-encoded): such a
  * path names another one once resolved, and we forward only what we
  * matched. */
-static bool has_dot_segment(const char *path)
+bool gw_has_dot_segment(const char *path)
 {
     for (const char *p = path; *p;) {
         p += *p == '/';
@@ -126,104 +129,118 @@ static bool add_header(const char *name, const char *value, void *ud)
     return true;
 }
 
-souk_err_t gw_upstream_call(gateway_t *gw, souk_http_ctx_t *ctx, souk_arena_t *arena,
-                            upstream_id_t up, const char *method, const char *path_and_query,
-                            const void *body, size_t body_len, souk_http_response_t *resp)
+void gw_upstream_request(gateway_t *gw, souk_http_ctx_t *ctx, souk_arena_t *arena, upstream_id_t up,
+                         const char *method, const char *path_and_query, souk_http_request_t *out)
 {
     const upstream_t *u = &gw->upstreams[up];
-    headers_t h = {.arena = arena};
-    souk_http_each_header(ctx, add_header, &h);
+    headers_t *h = souk_arena_alloc(arena, sizeof(*h));
+    h->arena = arena;
+    h->n = 0;
+    souk_http_each_header(ctx, add_header, h);
     char tp[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&ctx->trace, tp);
-    h.list[h.n++] = souk_arena_printf(arena, "X-Request-Id: %s", ctx->request_id);
-    h.list[h.n++] = souk_arena_printf(arena, "traceparent: %s", tp);
-    h.list[h.n++] = souk_arena_printf(arena, "X-Forwarded-For: %s", ctx->client_ip);
-    h.list[h.n++] = "X-Forwarded-Proto: http";
-    h.list[h.n] = NULL;
-    souk_http_request_t req = {
+    h->list[h->n++] = souk_arena_printf(arena, "X-Request-Id: %s", ctx->request_id);
+    h->list[h->n++] = souk_arena_printf(arena, "traceparent: %s", tp);
+    h->list[h->n++] = souk_arena_printf(arena, "X-Forwarded-For: %s", ctx->client_ip);
+    h->list[h->n++] = "X-Forwarded-Proto: http";
+    h->list[h->n] = NULL;
+    *out = (souk_http_request_t){
         .method = method,
-        .url = souk_arena_printf(arena, "%s%s", u->base_url, path_and_query),
-        .headers = h.list,
-        .body = body,
-        .body_len = body_len,
+        .url = souk_arena_printf(arena, "%s%s", u->base_url ? u->base_url : "", path_and_query),
+        .headers = h->list,
         .path_as_is = true,
         .timeout_ms = gw->timeout_ms,
         .connect_timeout_ms = 1000,
     };
-    uint64_t t0 = souk_now_mono_ns();
-    souk_err_t err = souk_http_fetch(gw->client, &req, resp);
-    double secs = (double)(souk_now_mono_ns() - t0) / 1e9;
+}
+
+void gw_upstream_count(gateway_t *gw, upstream_id_t up, souk_err_t err,
+                       const souk_http_response_t *resp, double seconds)
+{
     const char *outcome = err == SOUK_OK         ? (resp->status >= 500 ? "5xx" : "ok")
                           : err == SOUK_ETIMEOUT ? "timeout"
                           : err == SOUK_EUNAVAIL ? "refused"
                                                  : "error";
-    souk_metric_inc(gw->upstream_requests, (const char *[]){u->name, outcome}, 1);
-    souk_metric_observe(gw->upstream_seconds, (const char *[]){u->name}, secs);
-    return err;
+    const char *name = gw->upstreams[up].name;
+    souk_metric_inc(gw->upstream_requests, (const char *[]){name, outcome}, 1);
+    souk_metric_observe(gw->upstream_seconds, (const char *[]){name}, seconds);
 }
 
-/* Copies the upstream's end-to-end response headers onto our reply. */
-static void copy_headers(souk_http_ctx_t *ctx, const souk_http_response_t *resp)
+static void reply(gw_decision_t *d, int status, const char *route, const char *detail)
 {
-    static const char *const keep[] = {
-        "Content-Type",  "Location", "Retry-After",   "WWW-Authenticate",   "Allow",
-        "Cache-Control", "ETag",     "Last-Modified", "Idempotent-Replayed"};
-    char value[1024];
-    for (size_t i = 0; i < SOUK_ARRAY_LEN(keep); i++)
-        if (souk_http_response_header(resp, keep[i], value, sizeof(value)))
-            souk_http_set_header(ctx, keep[i], value);
+    d->action = GW_REPLY;
+    d->status = status;
+    d->route = route ? route : d->route;
+    d->detail = detail;
 }
 
-static void upstream_failed(souk_http_ctx_t *ctx, const upstream_t *u, souk_err_t err)
+/* The token and role a rule asks for; false when it decided a refusal. */
+static bool authorised(gateway_t *gw, const gw_rule_t *r, const gw_request_t *req, gw_decision_t *d)
 {
-    const char *detail = souk_arena_printf(ctx->arena, "the %s service %s", u->name,
-                                           err == SOUK_ETIMEOUT   ? "did not answer in time"
-                                           : err == SOUK_EUNAVAIL ? "is unavailable"
-                                                                  : "failed");
-    int status = err == SOUK_ETIMEOUT ? 504 : err == SOUK_EUNAVAIL ? 503 : 502;
-    if (status == 503)
-        souk_http_set_header(ctx, "Retry-After", "5");
-    souk_http_problem(ctx, status, detail);
-}
-
-void gw_proxy(souk_http_ctx_t *ctx, void *ud)
-{
-    gateway_t *gw = ud;
-    if (has_dot_segment(ctx->path)) {
-        ctx->route = "dot_segments";
-        souk_http_problem(ctx, 400, "paths with . or .. segments are not accepted");
-        return;
+    if (r->access == ACCESS_PUBLIC)
+        return true;
+    if (!req->bearer) {
+        reply(d, 401, NULL, "a bearer token is required");
+        return false;
     }
-    const gw_rule_t *r = gw_rule_match(gw->rules, ctx->method, ctx->path);
-    if (!r) {
-        souk_http_problem(ctx, 404, "no such resource");
-        return;
-    }
-    ctx->route = r->path;
-    if (r->credentials && !gw_limit(ctx, gw, gw->credential_limit, "credentials"))
-        return;
     souk_claims_t claims;
-    if (r->access != ACCESS_PUBLIC &&
-        !souk_auth_require(ctx, gw->verifier, r->access == ACCESS_ADMIN ? SOUK_ROLE_ADMIN : 0,
-                           &claims))
+    souk_err_t err = souk_jwt_verify(gw->verifier, req->bearer, &claims);
+    if (err == SOUK_EUNAVAIL) {
+        snprintf(d->retry_after, sizeof(d->retry_after), "1");
+        d->headers[d->nheaders][0] = "Retry-After";
+        d->headers[d->nheaders++][1] = d->retry_after;
+        reply(d, 503, NULL, "token keys are not available yet");
+        return false;
+    }
+    if (err) {
+        reply(d, 401, NULL, "the bearer token is invalid or expired");
+        return false;
+    }
+    if (r->access == ACCESS_ADMIN && !(claims.roles & SOUK_ROLE_ADMIN)) {
+        reply(d, 403, NULL, "your role does not allow this");
+        return false;
+    }
+    return true;
+}
+
+static bool is_probe(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+void gw_decide(gateway_t *gw, const gw_request_t *req, gw_decision_t *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->route = "unmatched";
+    if (!gw_cors(gw, req, d))
+        return;
+    if (!is_probe(req->path) && !gw_limit(gw, gw->ratelimit, req, "client", d))
+        return;
+    if (gw_has_dot_segment(req->path)) {
+        reply(d, 400, "dot_segments", "paths with . or .. segments are not accepted");
+        return;
+    }
+    const gw_rule_t *r = gw_rule_match(gw->rules, req->method, req->path);
+    if (!r) {
+        d->action = GW_INTERNAL;
+        return;
+    }
+    d->route = r->path;
+    if (r->credentials && !gw_limit(gw, gw->credential_limit, req, "credentials", d))
+        return;
+    if (req->body_len && !souk_http_content_type_json(req->content_type)) {
+        reply(d, 415, NULL, "request bodies must be application/json");
+        return;
+    }
+    if (!authorised(gw, r, req, d))
         return;
     const upstream_t *u = &gw->upstreams[r->upstream];
-    if (!ctx->log_fields)
-        ctx->log_fields = json_object();
-    json_object_set_new(ctx->log_fields, "upstream", json_string(u->name));
     if (!u->base_url) {
-        souk_http_problem(ctx, 503,
-                          souk_arena_printf(ctx->arena, "the %s service is not deployed", u->name));
+        snprintf(d->detail_buf, sizeof(d->detail_buf), "the %s service is not deployed", u->name);
+        reply(d, 503, NULL, d->detail_buf);
         return;
     }
-    souk_http_response_t resp;
-    souk_err_t err = gw_upstream_call(gw, ctx, ctx->arena, r->upstream, ctx->method, ctx->url,
-                                      ctx->body, ctx->body_len, &resp);
-    if (err) {
-        upstream_failed(ctx, u, err);
-    } else {
-        copy_headers(ctx, &resp);
-        souk_http_reply_raw(ctx, (int)resp.status, NULL, resp.body.data, resp.body.len);
-    }
-    souk_http_response_cleanup(&resp);
+    d->action = GW_FORWARD;
+    d->upstream = r->upstream;
 }

@@ -114,12 +114,159 @@ static void test_ratelimit_threads(void **state)
     gw_ratelimit_free(rl);
 }
 
+static souk_metrics_t *decide_metrics;
+
+/* A gateway with its route table, limits and CORS, but no network: the
+ * verifier has no keys, auth is deployed, order is not. */
+static gateway_t *decide_gateway(void)
+{
+    static char *origins[] = {"https://shop.example", NULL};
+    gateway_t *gw = souk_calloc(1, sizeof(*gw));
+    decide_metrics = souk_metrics_new();
+    static const char *const scope[] = {"scope", NULL};
+    gw->rate_limited = souk_metrics_counter(decide_metrics, "rl", "x", scope);
+    gw->rules = gw_rules_new();
+    gw->ratelimit = gw_ratelimit_new(1000, 1000);
+    gw->credential_limit = gw_ratelimit_new(1, 2);
+    gw->cors_origins = origins;
+    for (int i = 0; i < UP__COUNT; i++)
+        gw->upstreams[i].name = i == UP_AUTH ? "auth" : i == UP_ORDER ? "order" : "other";
+    gw->upstreams[UP_AUTH].base_url = "http://127.0.0.1:1";
+    gw->upstreams[UP_PRODUCT].base_url = "http://127.0.0.1:2";
+    souk_jwt_verifier_config_t vc = {.issuer = "souk-auth", .audience = "souk"};
+    assert_int_equal(souk_jwt_verifier_new(&vc, &gw->verifier), SOUK_OK);
+    return gw;
+}
+
+static void decide_free(gateway_t *gw)
+{
+    souk_jwt_verifier_free(gw->verifier);
+    gw_ratelimit_free(gw->ratelimit);
+    gw_ratelimit_free(gw->credential_limit);
+    souk_router_free(gw->rules);
+    souk_metrics_free(decide_metrics);
+    souk_free(gw);
+}
+
+static const char *header(const gw_decision_t *d, const char *name)
+{
+    for (size_t i = 0; i < d->nheaders; i++)
+        if (strcmp(d->headers[i][0], name) == 0)
+            return d->headers[i][1];
+    return NULL;
+}
+
+/* The edge's decisions, without an engine. */
+static void test_decide(void **state)
+{
+    gateway_t *gw = decide_gateway();
+    gw_decision_t d;
+    static const struct {
+        gw_request_t req;
+        gw_action_t action;
+        int status; /* GW_REPLY */
+        const char *route;
+    } cases[] = {
+        {{.method = "GET", .path = "/products/1", .client_ip = "10.0.0.1"},
+         GW_FORWARD,
+         0,
+         "/products/:id"},
+        {{.method = "GET", .path = "/healthz", .client_ip = "10.0.0.1"},
+         GW_INTERNAL,
+         0,
+         "unmatched"},
+        {{.method = "GET", .path = "/me/overview", .client_ip = "10.0.0.1"},
+         GW_INTERNAL,
+         0,
+         "unmatched"},
+        {{.method = "GET", .path = "/users/%2e%2E", .client_ip = "10.0.0.1"},
+         GW_REPLY,
+         400,
+         "dot_segments"},
+        {{.method = "GET", .path = "/auth/me", .client_ip = "10.0.0.1"}, GW_REPLY, 401, "/auth/me"},
+        {{.method = "GET", .path = "/auth/me", .client_ip = "10.0.0.1", .bearer = "not.a.token"},
+         GW_REPLY,
+         401,
+         "/auth/me"},
+        {{.method = "GET", .path = "/orders", .client_ip = "10.0.0.1", .bearer = "x"},
+         GW_REPLY,
+         401,
+         "/orders"},
+        {{.method = "POST",
+          .path = "/auth/register",
+          .client_ip = "10.0.0.2",
+          .content_type = "text/plain",
+          .body_len = 3},
+         GW_REPLY,
+         415,
+         "/auth/register"},
+        {{.method = "POST",
+          .path = "/auth/register",
+          .client_ip = "10.0.0.2",
+          .content_type = "application/json",
+          .body_len = 3},
+         GW_FORWARD,
+         0,
+         "/auth/register"},
+        {{.method = "POST", .path = "/auth/login", .client_ip = "10.0.0.2"},
+         GW_REPLY,
+         429,
+         "rate_limited"}, /* burst 2 */
+        {{.method = "OPTIONS",
+          .path = "/products",
+          .client_ip = "10.0.0.3",
+          .origin = "https://evil.example",
+          .preflight_method = "POST"},
+         GW_REPLY,
+         403,
+         "cors_preflight"},
+        {{.method = "OPTIONS",
+          .path = "/products",
+          .client_ip = "10.0.0.3",
+          .origin = "https://shop.example",
+          .preflight_method = "POST"},
+         GW_REPLY,
+         204,
+         "cors_preflight"},
+    };
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+        gw_decide(gw, &cases[i].req, &d);
+        if (d.action != cases[i].action || (d.action == GW_REPLY && d.status != cases[i].status) ||
+            strcmp(d.route, cases[i].route) != 0)
+            fail_msg("case %zu (%s %s): action %d status %d route %s", i, cases[i].req.method,
+                     cases[i].req.path, d.action, d.status, d.route);
+    }
+    /* the last answers carry their headers */
+    assert_string_equal(header(&d, "Access-Control-Allow-Origin"), "https://shop.example");
+    assert_non_null(header(&d, "Access-Control-Allow-Methods"));
+    gw_request_t login = {.method = "POST", .path = "/auth/login", .client_ip = "10.0.0.2"};
+    gw_decide(gw, &login, &d);
+    assert_int_equal(d.status, 429);
+    assert_true(header(&d, "Retry-After") && strspn(header(&d, "Retry-After"), "0123456789") > 0);
+    /* an upstream that is not deployed, once past the token check */
+    gw->upstreams[UP_PRODUCT].base_url = NULL;
+    gw_request_t get = {.method = "GET", .path = "/products", .client_ip = "10.0.0.4"};
+    gw_decide(gw, &get, &d);
+    assert_int_equal(d.status, 503);
+    assert_string_equal(d.detail, "the other service is not deployed");
+    /* probes are never limited */
+    gw_ratelimit_free(gw->ratelimit);
+    gw->ratelimit = gw_ratelimit_new(1, 1);
+    gw_request_t probe = {.method = "GET", .path = "/readyz", .client_ip = "10.0.0.5"};
+    for (int i = 0; i < 5; i++) {
+        gw_decide(gw, &probe, &d);
+        assert_int_equal(d.action, GW_INTERNAL);
+    }
+    decide_free(gw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_ratelimit_threads),
+        cmocka_unit_test(test_decide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
