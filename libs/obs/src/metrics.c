@@ -4,7 +4,7 @@
  * atomics. Series are never removed, so the rules of obs.h bound them: label
  * values come from closed sets, a value that is not short UTF-8 becomes
  * OTHER, and a family past its series cap counts into one overflow series. */
-#include <souk/obs.h>
+#include "obs_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -65,6 +65,7 @@ souk_metrics_t *souk_metrics_new(void)
         m, "metrics_series_overflow_total",
         "Observations counted into a family's overflow series (its series cap was reached).",
         family_label);
+    souk_metrics_add_collector(m, souk_metrics__process, NULL);
     return m;
 }
 

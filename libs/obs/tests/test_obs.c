@@ -48,6 +48,9 @@ static void test_exposition(void **state)
     assert_non_null(strstr(t, "lat_seconds_count 3\n"));
     assert_non_null(strstr(t, "inflight 2\n"));
     assert_non_null(strstr(t, "pool_size 8\n"));
+    assert_non_null(strstr(t, "\nprocess_resident_memory_bytes "));
+    assert_non_null(strstr(t, "\nprocess_open_fds "));
+    assert_non_null(strstr(t, "\nprocess_start_time_seconds 1"));
     souk_buf_cleanup(&out);
     souk_metrics_free(m);
 }

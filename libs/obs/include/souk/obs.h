@@ -58,7 +58,9 @@ void souk_metric_observe(souk_metric_t *f, const char *const *values, double v);
 typedef souk_err_t (*souk_metrics_collect_fn)(souk_buf_t *out, void *ud);
 void souk_metrics_add_collector(souk_metrics_t *m, souk_metrics_collect_fn fn, void *ud);
 
-/* Renders the Prometheus text format (0.0.4) into out. */
+/* Renders the Prometheus text format (0.0.4) into out. Every registry also
+ * renders the process_* metrics (CPU, memory, descriptors, threads, start
+ * time) under the names Prometheus's client libraries use. */
 souk_err_t souk_metrics_render(souk_metrics_t *m, souk_buf_t *out) SOUK_MUST_CHECK;
 
 /* Default latency buckets in seconds (5 ms .. 10 s). */
