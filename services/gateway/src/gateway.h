@@ -127,6 +127,10 @@ bool gw_cors(const gateway_t *gw, const gw_request_t *req, gw_decision_t *out);
 bool gw_limit(gateway_t *gw, gw_ratelimit_t *rl, const gw_request_t *req, const char *scope,
               gw_decision_t *out);
 
+/* The per-client limit of every request but the probes (/healthz, /readyz,
+ * /metrics), under scope "client". */
+bool gw_limit_client(gateway_t *gw, const gw_request_t *req, gw_decision_t *out);
+
 /* docs.c: /openapi.json, /docs (Swagger UI) and its assets /docs/:file */
 void gw_openapi(souk_http_ctx_t *ctx, void *ud);
 void gw_docs_index(souk_http_ctx_t *ctx, void *ud);

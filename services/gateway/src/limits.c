@@ -142,3 +142,14 @@ bool gw_limit(gateway_t *gw, gw_ratelimit_t *rl, const gw_request_t *req, const 
     d->detail = "too many requests; slow down";
     return false;
 }
+
+static bool is_probe(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+bool gw_limit_client(gateway_t *gw, const gw_request_t *req, gw_decision_t *d)
+{
+    return is_probe(req->path) || gw_limit(gw, gw->ratelimit, req, "client", d);
+}

@@ -203,19 +203,13 @@ static bool authorised(gateway_t *gw, const gw_rule_t *r, const gw_request_t *re
     return true;
 }
 
-static bool is_probe(const char *path)
-{
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-           strcmp(path, "/metrics") == 0;
-}
-
 void gw_decide(gateway_t *gw, const gw_request_t *req, gw_decision_t *d)
 {
     memset(d, 0, sizeof(*d));
     d->route = "unmatched";
     if (!gw_cors(gw, req, d))
         return;
-    if (!is_probe(req->path) && !gw_limit(gw, gw->ratelimit, req, "client", d))
+    if (!gw_limit_client(gw, req, d))
         return;
     if (gw_has_dot_segment(req->path)) {
         reply(d, 400, "dot_segments", "paths with . or .. segments are not accepted");
