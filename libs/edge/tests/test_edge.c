@@ -210,7 +210,12 @@ static void handler(souk_edge_req_t *req, void *ud)
 static int setup(void **state)
 {
     fx_t *f = souk_calloc(1, sizeof(*f));
-    memset(&up, 0, sizeof(up));
+    /* Connection threads of the last test may still be finishing (they
+     * touch only the atomics): reset those one by one, never the memory. */
+    atomic_store(&up.accepted, 0);
+    atomic_store(&up.requests, 0);
+    atomic_store(&up.big_sent, 0);
+    atomic_store(&up.stop, false);
     up.lfd = listen_any(&up.port);
     pthread_create(&up.thread, NULL, upstream_main, NULL);
     int rfd = listen_any(&f->refused_port);
