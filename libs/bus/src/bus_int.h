@@ -51,9 +51,10 @@ typedef struct {
     souk_bus__todo_t todo;
     const char *reason; /* why it is parked */
     int attempts;
-    bool duplicate, parked;
+    bool duplicate, parked, traced;
     char sqlstate[6];
     uint64_t t0;
+    souk_span_t span; /* the consumer span, when traced */
 } souk_bus__work_t;
 
 /* Parses m and decides what is to be done with it. */

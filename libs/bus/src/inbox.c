@@ -73,6 +73,13 @@ void souk_bus__work_init(souk_bus__work_t *w, souk_bus_t *b, const rd_kafka_mess
     w->ev = &w->event;
     w->event.topic = rd_kafka_topic_name(m->rkt);
     header_traceparent(m, &w->event);
+    /* The consumer span continues the producer's; what the handler writes
+     * (outbox rows) continues the consumer span. */
+    char name[96];
+    snprintf(name, sizeof(name), "%s process", w->event.topic);
+    souk_span_start(&w->span, SOUK_SPAN_CONSUMER, name, NULL, w->event.traceparent);
+    souk_trace_format(&w->span.ctx, w->event.traceparent);
+    w->traced = true;
     const char *owner = souk_event_source_of(w->event.type);
     if (b->types[0] && !souk_bus__type_wanted(b, w->event.type)) {
         w->todo = SOUK_BUS__ACK; /* no use for it: no transaction, not even an inbox row */
@@ -106,10 +113,12 @@ static souk_err_t record_seen(souk_db_conn_t *c, const souk_bus__work_t *w, cons
 static souk_err_t handle_on(souk_db_conn_t *c, souk_bus__work_t *w)
 {
     bool fresh = false;
+    const souk_trace_t *outer = souk_trace_set_current(&w->span.ctx);
     souk_err_t err = record_seen(c, w, "handled", &fresh);
     w->duplicate = err == SOUK_OK && !fresh;
     if (err == SOUK_OK && fresh)
         err = w->bus->cfg.handler(c, w->ev, w->bus->cfg.ud);
+    souk_trace_set_current(outer);
     snprintf(w->sqlstate, sizeof(w->sqlstate), "%s", souk_db_last_sqlstate(c));
     return err;
 }
@@ -224,6 +233,22 @@ bool souk_bus__work_alone(souk_bus__work_t *w)
     }
 }
 
+static void end_span(souk_bus__work_t *w, const char *outcome)
+{
+    souk_span_t *s = &w->span;
+    if (!w->traced || !souk_span_recording(s))
+        return;
+    souk_span_attr_str(s, "messaging.system", "kafka");
+    souk_span_attr_str(s, "messaging.destination.name", w->event.topic);
+    souk_span_attr_str(s, "messaging.operation", "process");
+    souk_span_attr_str(s, "messaging.message.id", w->event.id);
+    souk_span_attr_str(s, "cloudevents.event_type", w->event.type);
+    souk_span_attr_str(s, "souk.event.outcome", outcome);
+    if (w->parked || strcmp(outcome, "aborted") == 0)
+        souk_span_error(s, w->reason ? w->reason : outcome);
+    souk_span_end(s);
+}
+
 void souk_bus__work_done(souk_bus__work_t *w, bool committed)
 {
     souk_bus_t *b = w->bus;
@@ -245,6 +270,8 @@ void souk_bus__work_done(souk_bus__work_t *w, bool committed)
             log_event(SOUK_LOG_WARN, w, "event dead-lettered");
         else if (souk_log_enabled(SOUK_LOG_DEBUG))
             log_event(SOUK_LOG_DEBUG, w, outcome);
+        if (w->todo != SOUK_BUS__ACK) /* ignored types are not worth a span */
+            end_span(w, outcome);
     }
     if (w->parked)
         souk_metric_inc(

@@ -179,14 +179,30 @@ static souk_err_t acquire(souk_bus__relay_t *r)
     return r->locked ? SOUK_OK : SOUK_ECONFLICT;
 }
 
+/* A producer span per event, child of the request that wrote the row; its
+ * context is what consumers continue (the Kafka header). */
+static void start_span(souk_span_t *span, const char *topic, const char *row_traceparent,
+                       char tp[SOUK_TRACEPARENT_LEN + 1])
+{
+    char name[96];
+    snprintf(name, sizeof(name), "%s publish", topic);
+    souk_span_start(span, SOUK_SPAN_PRODUCER, name, NULL, row_traceparent);
+    souk_span_attr_str(span, "messaging.system", "kafka");
+    souk_span_attr_str(span, "messaging.destination.name", topic);
+    souk_span_attr_str(span, "messaging.operation", "publish");
+    souk_trace_format(&span->ctx, tp);
+}
+
 static void produce_row(rd_kafka_t *rk, const PGresult *res, int i, delivery_t *d)
 {
     const char *topic = PQgetvalue(res, i, 1), *key = PQgetvalue(res, i, 2);
-    const char *payload = PQgetvalue(res, i, 3), *tp = souk_db_value(res, i, 4);
+    const char *payload = PQgetvalue(res, i, 3);
+    char tp[SOUK_TRACEPARENT_LEN + 1];
+    souk_span_t span;
+    start_span(&span, topic, souk_db_value(res, i, 4), tp);
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
     rd_kafka_header_add(hdrs, "content-type", -1, "application/cloudevents+json", -1);
-    if (tp)
-        rd_kafka_header_add(hdrs, "traceparent", -1, tp, -1);
+    rd_kafka_header_add(hdrs, "traceparent", -1, tp, -1);
     rd_kafka_resp_err_t err =
         rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                           RD_KAFKA_V_VALUE((void *)payload, strlen(payload)),
@@ -197,7 +213,9 @@ static void produce_row(rd_kafka_t *rk, const PGresult *res, int i, delivery_t *
         d->err = err;
         d->done = true;
         batch_unref(d->batch);
+        souk_span_error(&span, rd_kafka_err2str(err));
     }
+    souk_span_end(&span);
 }
 
 /* Produces rows [0, n) of res and waits for their reports (or the flush

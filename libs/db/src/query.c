@@ -71,8 +71,59 @@ static PGresult *run(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
     return PQexecPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0);
 }
 
+/* The statement's first keyword (SELECT, INSERT, WITH, ...) into out. */
+static void operation_of(const char *sql, char *out, size_t cap)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '(')
+        sql++;
+    size_t n = 0;
+    while (n + 1 < cap && ((sql[n] >= 'A' && sql[n] <= 'Z') || (sql[n] >= 'a' && sql[n] <= 'z'))) {
+        out[n] = (char)(sql[n] & ~0x20);
+        n++;
+    }
+    out[n] = '\0';
+}
+
+/* A span for the statement when the thread works for a traced request or
+ * event (background polling is not worth a trace of its own). Only the
+ * statement's name and operation are recorded, never its values. */
+static bool start_span(souk_span_t *s, const souk_db_stmt_t *stmt)
+{
+    const souk_trace_t *parent = souk_trace_current();
+    if (!parent || !(parent->flags & 1))
+        return false;
+    souk_span_start(s, SOUK_SPAN_CLIENT, stmt->name[0] ? stmt->name : "sql", parent, NULL);
+    return souk_span_recording(s);
+}
+
+static void end_span(souk_span_t *s, const souk_db_stmt_t *stmt, const souk_db_conn_t *c,
+                     souk_err_t err)
+{
+    char op[16];
+    operation_of(stmt->sql, op, sizeof(op));
+    souk_span_attr_str(s, "db.system", "postgresql");
+    souk_span_attr_str(s, "db.operation", op);
+    if (err)
+        souk_span_error(s, c->sqlstate[0] ? c->sqlstate : souk_strerror(err));
+    souk_span_end(s);
+}
+
+static souk_err_t query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
+                        const char *const *params, PGresult **out);
+
 souk_err_t souk_db_query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
                          const char *const *params, PGresult **out)
+{
+    souk_span_t span;
+    bool traced = start_span(&span, stmt);
+    souk_err_t err = query(c, stmt, nparams, params, out);
+    if (traced)
+        end_span(&span, stmt, c, err);
+    return err;
+}
+
+static souk_err_t query(souk_db_conn_t *c, const souk_db_stmt_t *stmt, int nparams,
+                        const char *const *params, PGresult **out)
 {
     souk_err_t err = SOUK_OK;
     if (out)

@@ -125,7 +125,42 @@ typedef struct {
     CURL *h;
     sink_t sink;
     struct curl_slist *headers;
+    souk_span_t span; /* a client span, child of the caller's current one */
 } call_t;
+
+/* The call's span; its context goes out as traceparent unless the caller
+ * sends one of its own. */
+static void start_span(const souk_http_request_t *req, call_t *call)
+{
+    bool has = false;
+    for (size_t i = 0; req->headers && req->headers[i] && !has; i++)
+        has = strncasecmp(req->headers[i], "traceparent:", 12) == 0;
+    souk_span_start(&call->span, SOUK_SPAN_CLIENT, req->method ? req->method : "GET",
+                    souk_trace_current(), NULL);
+    if (!has) {
+        char tp[SOUK_TRACEPARENT_LEN + 1], line[SOUK_TRACEPARENT_LEN + 16];
+        souk_trace_format(&call->span.ctx, tp);
+        snprintf(line, sizeof(line), "traceparent: %s", tp);
+        call->headers = curl_slist_append(call->headers, line);
+    }
+}
+
+static void end_span(call_t *call, const char *url, souk_err_t err)
+{
+    souk_span_t *s = &call->span;
+    if (!souk_span_recording(s))
+        return;
+    long status = call->sink.resp->status;
+    souk_span_attr_str(s, "http.request.method", s->name);
+    souk_span_attr_str(s, "url.full", url);
+    if (status)
+        souk_span_attr_int(s, "http.response.status_code", status);
+    if (err)
+        souk_span_error(s, souk_strerror(err));
+    else if (status >= 500)
+        souk_span_error(s, "server error");
+    souk_span_end(s);
+}
 
 static souk_err_t prepare(souk_http_client_t *c, const souk_http_request_t *req,
                           souk_http_response_t *resp, call_t *call)
@@ -139,6 +174,7 @@ static souk_err_t prepare(souk_http_client_t *c, const souk_http_request_t *req,
         return SOUK_ENOMEM;
     for (size_t i = 0; req->headers && req->headers[i]; i++)
         call->headers = curl_slist_append(call->headers, req->headers[i]);
+    start_span(req, call);
     /* curl would otherwise add "Expect: 100-continue" and wait on big bodies. */
     call->headers = curl_slist_append(call->headers, "Expect:");
     curl_easy_setopt(h, CURLOPT_URL, req->url);
@@ -168,10 +204,13 @@ static souk_err_t finish(souk_http_client_t *c, call_t *call, CURLcode rc)
     souk_err_t err = SOUK_OK;
     if (!call->h)
         return SOUK_ENOMEM;
+    char *url = NULL;
     if (rc != CURLE_OK)
         err = call->sink.overflow ? SOUK_ELIMIT : map_curl_error(rc);
     else
         curl_easy_getinfo(call->h, CURLINFO_RESPONSE_CODE, &call->sink.resp->status);
+    curl_easy_getinfo(call->h, CURLINFO_EFFECTIVE_URL, &url);
+    end_span(call, url ? url : "", err);
     /* The handle outlives this call; it must not keep pointers into our stack. */
     curl_easy_setopt(call->h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(call->h, CURLOPT_WRITEDATA, NULL);

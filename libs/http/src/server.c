@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,7 +72,9 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
         souk_uuid_v4(id);
         ctx->request_id = id;
     }
-    souk_trace_begin(&ctx->trace, souk_http_header(ctx, "traceparent"));
+    souk_span_start(&ctx->span, SOUK_SPAN_SERVER, req->http_verb, NULL,
+                    souk_http_header(ctx, "traceparent"));
+    ctx->trace = ctx->span.ctx;
 
     char ip[INET6_ADDRSTRLEN];
     souk_http__client_address(srv, req->client_address,
@@ -174,6 +177,30 @@ static void route_request(souk_http_ctx_t *ctx)
     souk_http_problem(ctx, 404, "no such resource");
 }
 
+static bool is_probe(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+/* The request's server span, with the semantic-convention attributes. */
+static void end_span(souk_http_ctx_t *ctx)
+{
+    souk_span_t *s = &ctx->span;
+    if (is_probe(ctx->path) || !souk_span_recording(s))
+        return;
+    snprintf(s->name, sizeof(s->name), "%s %s", ctx->method, ctx->route);
+    souk_span_attr_str(s, "http.request.method", ctx->method);
+    souk_span_attr_str(s, "http.route", ctx->route);
+    souk_span_attr_str(s, "url.path", ctx->path);
+    souk_span_attr_int(s, "http.response.status_code", ctx->status);
+    souk_span_attr_str(s, "client.address", ctx->client_ip);
+    souk_span_attr_str(s, "http.request.id", ctx->request_id);
+    if (ctx->status >= 500)
+        souk_span_error(s, souk_http_status_title(ctx->status));
+    souk_span_end(s);
+}
+
 static void access_log(souk_http_ctx_t *ctx, double seconds)
 {
     souk_http_server_t *srv = ctx->srv;
@@ -184,9 +211,7 @@ static void access_log(souk_http_ctx_t *ctx, double seconds)
     souk_metric_observe(srv->durations, (const char *[]){srv->service, ctx->method, ctx->route},
                         seconds);
     /* Probes and scrapes would drown the log; keep them at debug. */
-    bool quiet = ctx->path[0] == '/' &&
-                 (strcmp(ctx->path, "/healthz") == 0 || strcmp(ctx->path, "/readyz") == 0 ||
-                  strcmp(ctx->path, "/metrics") == 0);
+    bool quiet = is_probe(ctx->path);
     souk_log_level_t level = quiet                ? SOUK_LOG_DEBUG
                              : ctx->status >= 500 ? SOUK_LOG_WARN
                                                   : SOUK_LOG_INFO;
@@ -217,6 +242,7 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
     char tp[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&ctx.trace, tp);
     souk_http_set_header(&ctx, "traceparent", tp);
+    const souk_trace_t *outer = souk_trace_set_current(&ctx.trace);
 
     if (strcmp(ctx.method, SOUK_METRIC_OTHER) == 0) {
         ctx.route = "method_not_implemented";
@@ -236,6 +262,8 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
         souk_http_problem(&ctx, 500, "internal error");
     }
     access_log(&ctx, (double)(souk_now_mono_ns() - t0) / 1e9);
+    end_span(&ctx);
+    souk_trace_set_current(outer);
     souk_metric_add(srv->inflight, (const char *[]){srv->service}, -1);
     json_decref(ctx.log_fields);
     souk_arena_free(ctx.arena);

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,6 +64,25 @@ static souk_err_t load_config(const souk_svc_def_t *def, souk_svc_config_t *c)
         c->jwks_url = c->jwks_buf;
     }
     return err ? SOUK_EINVAL : SOUK_OK;
+}
+
+/* OpenTelemetry's own variables: OTEL_EXPORTER_OTLP_ENDPOINT (none: spans
+ * are not exported), OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER and its _ARG. */
+static souk_err_t start_tracer(const souk_svc_def_t *def, souk_metrics_t *m)
+{
+    const char *arg = souk_env_str("OTEL_TRACES_SAMPLER_ARG", "1");
+    char *end = NULL;
+    double ratio = strtod(arg, &end);
+    if (!end || *end || end == arg) {
+        souk_log_error("invalid OTEL_TRACES_SAMPLER_ARG=\"%s\": expected a ratio 0..1", arg);
+        return SOUK_EINVAL;
+    }
+    souk_tracer_config_t tc = {.endpoint = souk_env_str("OTEL_EXPORTER_OTLP_ENDPOINT", NULL),
+                               .service = souk_env_str("OTEL_SERVICE_NAME", def->name),
+                               .sampler = souk_env_str("OTEL_TRACES_SAMPLER", NULL),
+                               .ratio = ratio,
+                               .metrics = m};
+    return souk_tracer_start(&tc);
 }
 
 static souk_err_t start_db(const souk_svc_def_t *def, souk_svc_t *svc)
@@ -220,7 +240,8 @@ int souk_svc_main(const souk_svc_def_t *def, void *app)
     bool started = false;
     int rc = 1;
     if (souk_log_init(def->name, souk_env_str("LOG_LEVEL", "info")) != SOUK_OK ||
-        load_config(def, &cfg) != SOUK_OK || souk_auth_init() != SOUK_OK) {
+        load_config(def, &cfg) != SOUK_OK || souk_auth_init() != SOUK_OK ||
+        start_tracer(def, svc.metrics) != SOUK_OK) {
         souk_log_error("invalid configuration");
         goto out;
     }
@@ -249,6 +270,7 @@ out:
     souk_jwt_verifier_free(svc.verifier);
     souk_db_pool_free(svc.db);
     souk_http_client_free(svc.client);
+    souk_tracer_stop(); /* every thread that ends spans has stopped */
     souk_metrics_free(svc.metrics);
     return rc;
 }

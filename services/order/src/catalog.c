@@ -40,11 +40,11 @@ souk_err_t order_catalog_http(void *ud, const order_line_t *lines, size_t n, con
     json_t *body = request_body(lines, n);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    char url[512], rid[160], tp[80];
+    char url[512], rid[160];
     snprintf(url, sizeof(url), "%s/internal/products/batch", app->product_url);
     snprintf(rid, sizeof(rid), "X-Request-Id: %s", request_id ? request_id : "");
-    snprintf(tp, sizeof(tp), "traceparent: %s", traceparent ? traceparent : "");
-    const char *headers[] = {"Content-Type: application/json", rid, tp, NULL};
+    /* traceparent: the client's span, child of the request's, goes with it */
+    const char *headers[] = {"Content-Type: application/json", rid, NULL};
     souk_http_request_t req = {.method = "POST",
                                .url = url,
                                .headers = headers,

@@ -47,6 +47,7 @@ typedef struct souk_http_ctx {
     const char *param_values[SOUK_HTTP_MAX_PARAMS];
     int status;
     bool replied;
+    souk_span_t span; /* the server span whose context trace is */
 } souk_http_ctx_t;
 
 typedef void (*souk_http_handler_fn)(souk_http_ctx_t *ctx, void *ud);

@@ -88,4 +88,88 @@ void souk_trace_begin(souk_trace_t *t, const char *header);
 /* Formats "00-trace-span-flags" for passing this span on (out[56]). */
 void souk_trace_format(const souk_trace_t *t, char out[SOUK_TRACEPARENT_LEN + 1]);
 
+/* ---- spans (OpenTelemetry) ------------------------------------------------ */
+/* A span is a struct the caller owns (on its stack or in its request), so
+ * starting and ending one allocates nothing; souk_span_end() copies a
+ * sampled span into the tracer's bounded queue, from which a background
+ * thread exports batches as OTLP/HTTP JSON. A full queue or a dead
+ * collector drops spans and counts them (otel_spans_dropped_total): tracing
+ * never blocks or fails the work it describes. Without a tracer spans still
+ * carry ids (the trace context is passed on) and nothing is recorded.
+ *
+ * Attribute keys are OpenTelemetry semantic-convention names and must be
+ * string literals (static storage); values are copied. Never put request
+ * data that may hold secrets or personal data (SQL values, bodies, headers)
+ * in an attribute. */
+
+typedef enum {
+    SOUK_SPAN_INTERNAL = 1,
+    SOUK_SPAN_SERVER = 2,
+    SOUK_SPAN_CLIENT = 3,
+    SOUK_SPAN_PRODUCER = 4,
+    SOUK_SPAN_CONSUMER = 5
+} souk_span_kind_t;
+
+#define SOUK_SPAN_MAX_ATTRS 12
+#define SOUK_SPAN_VALUE_MAX 160
+
+typedef struct {
+    const char *key;
+    bool is_int;
+    long long i;
+    char s[SOUK_SPAN_VALUE_MAX];
+} souk_span_attr_t;
+
+typedef struct {
+    souk_trace_t ctx; /* trace id, this span's id, its parent's, flags (bit 0: sampled) */
+    souk_span_kind_t kind;
+    char name[96];
+    uint64_t start_ns, end_ns; /* Unix time, ns */
+    int nattrs;
+    souk_span_attr_t attrs[SOUK_SPAN_MAX_ATTRS];
+    bool error;
+    char status[96]; /* the error's message, when error */
+} souk_span_t;
+
+/* Starts s as a child of parent (its trace, sampled as it is for a
+ * parent-based sampler), or of a valid traceparent header when parent is
+ * NULL, else as the root of a new trace sampled by the tracer's sampler. */
+void souk_span_start(souk_span_t *s, souk_span_kind_t kind, const char *name,
+                     const souk_trace_t *parent, const char *traceparent);
+void souk_span_attr_str(souk_span_t *s, const char *key, const char *value);
+void souk_span_attr_int(souk_span_t *s, const char *key, long long value);
+/* Marks the span failed, with a short message (no secrets, no values). */
+void souk_span_error(souk_span_t *s, const char *message);
+/* Ends s: records it when it is sampled and a tracer runs. */
+void souk_span_end(souk_span_t *s);
+/* True when s will be recorded (sampled, with a tracer running); callers
+ * may skip computing attributes otherwise. */
+bool souk_span_recording(const souk_span_t *s);
+
+/* The trace context the calling thread works in (the span of the request
+ * or event it is handling), for spans started deeper down (SQL, calls to
+ * other services); NULL when there is none. Set by whoever starts the
+ * thread's work, restored when it ends. */
+const souk_trace_t *souk_trace_current(void);
+const souk_trace_t *souk_trace_set_current(const souk_trace_t *t); /* returns the previous */
+
+/* ---- the tracer (one per process, set up in main) ------------------------- */
+
+typedef struct {
+    const char *endpoint;    /* OTLP/HTTP base URL (".../v1/traces" is added); NULL: none */
+    const char *service;     /* service.name of the resource */
+    const char *sampler;     /* always_on, always_off, traceidratio, parentbased_always_on
+                                (default), parentbased_always_off, parentbased_traceidratio */
+    double ratio;            /* for the ratio samplers, 0..1 */
+    size_t queue;            /* spans held at most; 0: 8192 */
+    int export_timeout_ms;   /* 0: 2000 */
+    souk_metrics_t *metrics; /* otel_spans_exported_total, otel_spans_dropped_total{reason} */
+} souk_tracer_config_t;
+
+/* Starts the process's tracer (and its export thread when an endpoint is
+ * set). SOUK_EINVAL for an unknown sampler or a ratio outside 0..1. */
+souk_err_t souk_tracer_start(const souk_tracer_config_t *cfg) SOUK_MUST_CHECK;
+/* Exports what is queued (bounded by the export timeout) and stops. */
+void souk_tracer_stop(void);
+
 #endif
