@@ -504,9 +504,29 @@ static void access_log(souk_edge__exchange_t *x, double seconds)
     json_decref(f);
 }
 
+/* The request's server span: every request but probes and scrapes. */
+static void end_span(souk_edge__exchange_t *x)
+{
+    souk_span_t *s = &x->span;
+    const souk_edge_req_t *r = &x->req;
+    if (!r->method || quiet_path(r->path) || !souk_span_recording(s))
+        return;
+    snprintf(s->name, sizeof(s->name), "%s %s", r->method, r->route);
+    souk_span_attr_str(s, "http.request.method", r->method);
+    souk_span_attr_str(s, "http.route", r->route);
+    souk_span_attr_str(s, "url.path", r->path ? r->path : "/");
+    souk_span_attr_int(s, "http.response.status_code", x->status);
+    souk_span_attr_str(s, "client.address", r->client_ip);
+    souk_span_attr_str(s, "http.request.id", r->request_id);
+    if (x->status >= 500)
+        souk_span_error(s, souk_http_status_title(x->status));
+    souk_span_end(s);
+}
+
 void souk_edge__exchange_end(souk_edge__exchange_t *x, bool logged)
 {
     souk_edge_t *e = x->c->loop->edge;
+    end_span(x);
     x->done = true;
     if (x->counted)
         souk_metric_add(e->inflight, (const char *[]){e->service}, -1);
@@ -642,7 +662,9 @@ static bool build_view(souk_edge__exchange_t *x)
         souk_uuid_v4(id);
         r->request_id = id;
     }
-    souk_trace_begin(&r->trace, souk_edge_header(r, "traceparent"));
+    souk_span_start(&x->span, SOUK_SPAN_SERVER, r->method, NULL,
+                    souk_edge_header(r, "traceparent"));
+    r->trace = x->span.ctx;
     r->body = x->body.len ? x->body.data : NULL;
     r->body_len = x->body.len;
     /* origin-form only: a proxy-style absolute target names another host */
@@ -685,7 +707,8 @@ static void refuse(client_t *c, int status, const char *detail)
         char *id = souk_arena_alloc(x->req.arena, SOUK_UUID_STRLEN + 1);
         souk_uuid_v4(id);
         x->req.request_id = id;
-        souk_trace_begin(&x->req.trace, NULL);
+        souk_span_start(&x->span, SOUK_SPAN_SERVER, "refused", NULL, NULL);
+        x->req.trace = x->span.ctx;
     }
     x->req.method = souk_http_method_label(c->scan_method, c->scan_method_len);
     if (status == 501)

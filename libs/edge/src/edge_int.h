@@ -96,7 +96,8 @@ struct souk_edge__exchange {
     int status;
     souk_edge_header_t extra[EDGE_MAX_EXTRA];
     size_t nextra;
-    bool counted; /* in http_requests_in_flight */
+    bool counted;              /* in http_requests_in_flight */
+    souk_span_t span, up_span; /* the server span (req.trace), the upstream call's */
     /* forwarding */
     size_t upstream;
     upconn_t *up;

@@ -135,7 +135,7 @@ static bool build_request(souk_edge__exchange_t *x)
         if (!not_forwarded(r->headers[i].name, x))
             ok = put(b, r->headers[i].name) && put(b, ": ") && put(b, r->headers[i].value) &&
                  put(b, "\r\n");
-    souk_trace_format(&r->trace, tp);
+    souk_trace_format(&x->up_span.ctx, tp); /* the upstream's parent: this call */
     ok = ok && souk_buf_appendf(b,
                                 "X-Request-Id: %s\r\ntraceparent: %s\r\nX-Forwarded-For: %s\r\n"
                                 "X-Forwarded-Proto: http\r\n",
@@ -168,6 +168,23 @@ static void attach(upconn_t *u, souk_edge__exchange_t *x)
 
 /* ---- outcomes ------------------------------------------------------------------ */
 
+/* The upstream call's client span, ended with its outcome. */
+static void end_up_span(souk_edge__exchange_t *x, const char *name, const char *outcome)
+{
+    souk_span_t *s = &x->up_span;
+    if (!souk_span_recording(s))
+        return;
+    snprintf(s->name, sizeof(s->name), "%s %s", x->req.method, name);
+    souk_span_attr_str(s, "http.request.method", x->req.method);
+    souk_span_attr_str(s, "server.address", x->c->loop->edge->ups[x->upstream].host_header);
+    souk_span_attr_str(s, "url.path", x->req.path ? x->req.path : "/");
+    if (x->status)
+        souk_span_attr_int(s, "http.response.status_code", x->status);
+    if (strcmp(outcome, "ok") != 0)
+        souk_span_error(s, outcome);
+    souk_span_end(s);
+}
+
 static void count(souk_edge__exchange_t *x, const char *outcome)
 {
     const souk_edge_t *e = x->c->loop->edge;
@@ -177,6 +194,7 @@ static void count(souk_edge__exchange_t *x, const char *outcome)
         souk_metric_inc(e->cfg.upstream_requests, (const char *[]){name, outcome}, 1);
     if (e->cfg.upstream_seconds)
         souk_metric_observe(e->cfg.upstream_seconds, (const char *[]){name}, secs);
+    end_up_span(x, name, outcome);
 }
 
 static bool idempotent(const char *m)
@@ -244,6 +262,7 @@ void souk_edge__forward_start(souk_edge__exchange_t *x)
 {
     loop_t *l = x->c->loop;
     x->up_t0 = souk_now_mono_ns();
+    souk_span_start(&x->up_span, SOUK_SPAN_CLIENT, x->req.method, &x->req.trace, NULL);
     if (!build_request(x)) {
         souk_edge__fail(x, 500, "the request could not be forwarded");
         return;
