@@ -150,7 +150,7 @@ def test_products_are_routed(session):
 def test_orders_are_routed(session, new_user):
     """order-service is deployed: /orders reaches it instead of a 503."""
     page = expect_json(session.get("/orders", headers=new_user["headers"]), 200)
-    assert page == {"items": [], "page": 1, "limit": 20, "total": 0, "total_exact": True}, page
+    assert page == {"items": [], "page": 1, "limit": 20, "total": 0}, page
     assert_problem(session.get(f"/orders/{uuid.uuid4()}", headers=new_user["headers"]), 404)
     assert_problem(session.post(f"/orders/{uuid.uuid4()}/cancel", headers=new_user["headers"]), 404)
     assert_unauthorized(session.get("/orders"))
