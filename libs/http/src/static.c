@@ -251,9 +251,17 @@ bool souk_http_static_file(souk_http_ctx_t *ctx, const souk_http_static_t *st)
     return true;
 }
 
+/* A path whose last segment names a file ("/assets/x.js") is a missing
+ * file, not a page: answering it with HTML would hide the 404. */
+static bool names_file(const char *path)
+{
+    const char *last = strrchr(path, '/');
+    return strchr(last ? last : path, '.') != NULL;
+}
+
 bool souk_http_static_page(souk_http_ctx_t *ctx, const souk_http_static_t *st)
 {
-    if (!st || !is_read(ctx) || !accepts(ctx, "Accept", "text/html"))
+    if (!st || !is_read(ctx) || !accepts(ctx, "Accept", "text/html") || names_file(ctx->path))
         return false;
     send_file(ctx, st, st->index);
     return true;

@@ -151,6 +151,10 @@ static void test_pages_and_misses(void **state)
     assert_string_equal(g.body, "<!doctype html><div id=\"root\"></div>");
     get("GET", "/cart", (const char *[]){"Accept: application/json", NULL}, &g);
     assert_int_equal(g.status, 404);
+    get("GET", "/assets/gone-1234.js", html, &g); /* a missing file, even asked as HTML */
+    assert_int_equal(g.status, 404);
+    get("GET", "/orders/42", html, &g);
+    assert_int_equal(g.status, 200);
     get("GET", "/index.html.gz", NULL, &g); /* a sibling is no path of its own */
     assert_int_equal(g.status, 404);
     get("GET", "/assets/../index.html", NULL, &g); /* exact paths only */

@@ -3,6 +3,7 @@
  * routes, readiness, cleanup (the edge's start and stop are in edge.c). */
 #include "gateway.h"
 
+#include <souk/http_static.h>
 #include <souk/svc.h>
 
 #include <stdio.h>
@@ -84,7 +85,7 @@ souk_err_t gw_init(souk_svc_t *svc, void *ud)
     gw->cors_origins = split_list(souk_env_str("CORS_ORIGINS", NULL));
     gw->ratelimit = gw_ratelimit_new((double)rps, (double)burst);
     gw->credential_limit = gw_ratelimit_new((double)crps, (double)cburst);
-    return SOUK_OK;
+    return gw_web_load(gw, souk_env_str("WEB_DIR", SOUK_DEFAULT_WEB_DIR));
 }
 
 void gw_routes(souk_http_server_t *srv, void *gw)
@@ -93,6 +94,7 @@ void gw_routes(souk_http_server_t *srv, void *gw)
     souk_http_route(srv, "GET", "/openapi.json", gw_openapi, gw);
     souk_http_route(srv, "GET", "/docs", gw_docs_index, gw);
     souk_http_route(srv, "GET", "/docs/:file", gw_docs_asset, gw);
+    souk_http_set_fallback(srv, gw_web, gw);
 }
 
 /* Ready when every deployed upstream answers /healthz and the token keys are
@@ -123,6 +125,7 @@ void gw_cleanup(void *ud)
     gw_ratelimit_free(gw->ratelimit);
     gw_ratelimit_free(gw->credential_limit);
     souk_free(gw->docs_dir);
+    souk_http_static_free(gw->web);
     for (char **o = gw->cors_origins; o && *o; o++)
         souk_free(*o);
     souk_free(gw->cors_origins);

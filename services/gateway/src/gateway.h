@@ -39,9 +39,10 @@ typedef struct {
     gw_ratelimit_t *credential_limit; /* per client, on routes that take credentials */
     char **cors_origins;              /* NULL-terminated; "*" allows any */
     long timeout_ms;
-    long edge_threads;        /* EDGE_THREADS; 0: one per core */
-    char *docs_dir;           /* swagger-ui-dist files; NULL: /docs assets are 404 */
-    const char *openapi_json; /* the API description, embedded at build time */
+    long edge_threads;            /* EDGE_THREADS; 0: one per core */
+    char *docs_dir;               /* swagger-ui-dist files; NULL: /docs assets are 404 */
+    struct souk_http_static *web; /* the front end's build; NULL when not built */
+    const char *openapi_json;     /* the API description, embedded at build time */
     souk_metric_t *upstream_requests, *upstream_seconds, *rate_limited;
     souk_edge_t *edge;
     int edge_upstream[UP__COUNT]; /* the edge's upstream index; -1: not deployed */
@@ -135,6 +136,10 @@ bool gw_limit_client(gateway_t *gw, const gw_request_t *req, gw_decision_t *out)
 void gw_openapi(souk_http_ctx_t *ctx, void *ud);
 void gw_docs_index(souk_http_ctx_t *ctx, void *ud);
 void gw_docs_asset(souk_http_ctx_t *ctx, void *ud);
+
+/* web.c: the front end (WEB_DIR) as the internal server's fallback */
+souk_err_t gw_web_load(gateway_t *gw, const char *dir) SOUK_MUST_CHECK;
+void gw_web(souk_http_ctx_t *ctx, void *ud);
 
 /* overview.c */
 void gw_me_overview(souk_http_ctx_t *ctx, void *ud);

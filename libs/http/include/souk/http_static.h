@@ -34,7 +34,8 @@ void souk_http_static_free(souk_http_static_t *st);
  * index.html) and returns true; false (nothing sent) when there is none. */
 bool souk_http_static_file(souk_http_ctx_t *ctx, const souk_http_static_t *st);
 /* Answers with index.html when the request is a GET/HEAD that asks for HTML
- * (a page of the application) and returns true; false otherwise. */
+ * and its last segment has no extension (a page of the application) and
+ * returns true; false otherwise. */
 bool souk_http_static_page(souk_http_ctx_t *ctx, const souk_http_static_t *st);
 
 #endif
