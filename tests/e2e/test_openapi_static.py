@@ -36,21 +36,7 @@ HTTP_SERVER_C = REPO / "libs" / "http" / "src" / "server.c"
 # {path: service}. They are left out of the document until the service lands;
 # then document them and drop them here (test_pending_routes_are_still_pending
 # says when). Empty: every service in rules[] is deployed and documented.
-PENDING = {
-    "/notifications": "notification",
-    "/notifications/unread-count": "notification",
-    "/notifications/read-all": "notification",
-    "/notifications/preferences": "notification",
-    "/notifications/{id}/read": "notification",
-    "/notifications/deliveries": "notification",
-    "/notifications/deliveries/{id}/retry": "notification",
-    "/reports/summary": "analytics",
-    "/reports/sales": "analytics",
-    "/reports/top-products": "analytics",
-    "/reports/categories": "analytics",
-    "/products/{id}/recommendations": "analytics",
-    "/me/recommendations": "analytics",
-}
+PENDING = {}
 
 # The gateway's own API routes (handled in the gateway, not proxied).
 GATEWAY_OWN = {"/me/overview", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"}
