@@ -162,6 +162,28 @@ json_t *souk_jwt_signer_jwks(const souk_jwt_signer_t *s)
     return json_pack("{s:[o]}", "keys", r_jwk_export_to_json_t(s->pub));
 }
 
+/* The claims of c as the token carries them (new reference). */
+static json_t *claims_json(const souk_jwt_signer_t *s, const souk_claims_t *c)
+{
+    char scope[SOUK_SCOPE_MAX];
+    souk_scope_format(c->scope, scope);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->issuer, "sub", c->sub, "aud",
+                  s->audience, "exp", (json_int_t)c->exp, "iat", (json_int_t)c->iat, "jti", c->jti);
+    if (!j)
+        return NULL;
+    if (c->client) {
+        json_object_set_new(j, "client_id", json_string(c->sub));
+        json_object_set_new(j, "scope", json_string(scope));
+        return j;
+    }
+    json_object_set_new(j, "email", json_string(c->email));
+    json_object_set_new(j, "roles", souk_roles_json(c->roles));
+    if (c->scope)
+        json_object_set_new(j, "scope", json_string(scope));
+    return j;
+}
+
 souk_err_t souk_jwt_issue(souk_jwt_signer_t *s, souk_claims_t *c, char **token)
 {
     souk_err_t err = SOUK_EINTERNAL;
@@ -169,10 +191,10 @@ souk_err_t souk_jwt_issue(souk_jwt_signer_t *s, souk_claims_t *c, char **token)
     souk_uuid_v4(c->jti);
     c->iat = souk_now_unix();
     c->exp = c->iat + s->ttl_s;
-    json_t *claims =
-        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o}", "iss", s->issuer, "sub", c->sub,
-                  "aud", s->audience, "exp", (json_int_t)c->exp, "iat", (json_int_t)c->iat, "jti",
-                  c->jti, "email", c->email, "roles", souk_roles_json(c->roles));
+    if (c->client)
+        c->roles = 0;
+    c->perms = souk_role_permissions(c->roles) | c->scope;
+    json_t *claims = claims_json(s, c);
     if (!claims || r_jwt_init(&jwt) != RHN_OK)
         goto out;
     if (r_jwt_set_full_claims_json_t(jwt, claims) != RHN_OK ||

@@ -3,14 +3,19 @@
  * hash of the whole token, until its exp) in a bounded, striped, direct-mapped
  * cache. Before any signature work the header must say alg ES256 and name a
  * kid we hold, whatever else it claims; remote key references (jku, x5u, jwk)
- * are never followed. */
+ * are never followed. A verifier with a JWKS URL fetches the set again every
+ * recheck_s on a thread of its own: the set names the machine clients whose
+ * tokens must be refused, so a deleted client's token stops working within
+ * that bound even while it sits in the cache. */
 #include <souk/auth.h>
 
 #include <pthread.h>
 #include <rhonabwy.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_TOKEN  4096
 #define MAX_HEADER 1024
@@ -23,6 +28,8 @@
 #define REFRESH_MIN_INTERVAL_NS (5 * SEC_NS)
 #define REFRESH_BACKOFF_MIN_NS  (1 * SEC_NS)
 #define REFRESH_BACKOFF_MAX_NS  (30 * SEC_NS)
+#define RECHECK_DEFAULT_S       10
+#define MAX_REVOKED             4096 /* clients deleted within a token's lifetime */
 
 typedef struct {
     uint8_t hash[16];
@@ -42,25 +49,34 @@ struct souk_jwt_verifier {
     int leeway_s;
     pthread_rwlock_t keys_lock;
     jwks_t *keys;
+    uint64_t *revoked; /* sorted hashes of revoked client ids (keys_lock) */
+    size_t nrevoked;
+    int recheck_s;
     pthread_mutex_t refresh_lock;
     uint64_t next_refresh_ns; /* no fetch before this (monotonic) */
     uint64_t backoff_ns;
     size_t slots_per_stripe;
     stripe_t stripes[STRIPES];
-    /* background_refresh: the refresher thread and its wake-up */
+    /* the refresher thread (with a jwks_url) and its wake-up; background:
+     * requests never fetch themselves */
     bool background, bg_started, bg_wanted, bg_stop;
     pthread_t bg_thread;
     pthread_mutex_t bg_lock;
     pthread_cond_t bg_wake;
 };
 
+/* Fetches when asked (an unknown kid) and every recheck_s regardless. */
 static void *refresher_main(void *p)
 {
     souk_jwt_verifier_t *v = p;
     pthread_mutex_lock(&v->bg_lock);
     for (;;) {
-        while (!v->bg_wanted && !v->bg_stop)
-            pthread_cond_wait(&v->bg_wake, &v->bg_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += v->recheck_s;
+        int rc = 0;
+        while (!v->bg_wanted && !v->bg_stop && rc == 0)
+            rc = pthread_cond_timedwait(&v->bg_wake, &v->bg_lock, &until);
         if (v->bg_stop)
             break;
         v->bg_wanted = false;
@@ -103,13 +119,18 @@ souk_err_t souk_jwt_verifier_new(const souk_jwt_verifier_config_t *cfg, souk_jwt
     pthread_rwlock_init(&v->keys_lock, NULL);
     pthread_mutex_init(&v->refresh_lock, NULL);
     pthread_mutex_init(&v->bg_lock, NULL);
-    pthread_cond_init(&v->bg_wake, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&v->bg_wake, &ca);
+    pthread_condattr_destroy(&ca);
+    v->recheck_s = cfg->recheck_s > 0 ? cfg->recheck_s : RECHECK_DEFAULT_S;
     v->background = cfg->background_refresh && v->jwks_url;
-    if (v->background && pthread_create(&v->bg_thread, NULL, refresher_main, v) != 0) {
+    if (v->jwks_url && pthread_create(&v->bg_thread, NULL, refresher_main, v) != 0) {
         souk_jwt_verifier_free(v);
         return SOUK_ENOMEM;
     }
-    v->bg_started = v->background;
+    v->bg_started = v->jwks_url != NULL;
     *out = v;
     return SOUK_OK;
 }
@@ -151,12 +172,41 @@ void souk_jwt_verifier_free(souk_jwt_verifier_t *v)
         souk_free(v->stripes[i].slots);
     }
     r_jwks_free(v->keys);
+    souk_free(v->revoked);
     pthread_rwlock_destroy(&v->keys_lock);
     pthread_mutex_destroy(&v->refresh_lock);
     souk_free(v->issuer);
     souk_free(v->audience);
     souk_free(v->jwks_url);
     souk_free(v);
+}
+
+static uint64_t kid_hash(const char *kid);
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The sorted hashes of the ids in jwks's souk_revoked_clients (NULL, 0 when
+ * there are none). */
+static uint64_t *revoked_of(json_t *jwks, size_t *n)
+{
+    json_t *list = json_object_get(jwks, "souk_revoked_clients"), *id;
+    size_t i, count = 0;
+    *n = 0;
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return NULL;
+    uint64_t *h = souk_calloc(json_array_size(list), sizeof(*h));
+    json_array_foreach(list, i, id)
+    {
+        if (json_is_string(id) && count < MAX_REVOKED)
+            h[count++] = kid_hash(json_string_value(id));
+    }
+    qsort(h, count, sizeof(*h), cmp_u64);
+    *n = count;
+    return h;
 }
 
 souk_err_t souk_jwt_verifier_set_jwks(souk_jwt_verifier_t *v, json_t *jwks)
@@ -170,11 +220,17 @@ souk_err_t souk_jwt_verifier_set_jwks(souk_jwt_verifier_t *v, json_t *jwks)
         r_jwks_free(keys);
         return SOUK_EINVAL;
     }
+    size_t nrevoked;
+    uint64_t *revoked = revoked_of(jwks, &nrevoked);
     pthread_rwlock_wrlock(&v->keys_lock);
     jwks_t *old = v->keys;
+    uint64_t *old_revoked = v->revoked;
     v->keys = keys;
+    v->revoked = revoked;
+    v->nrevoked = nrevoked;
     pthread_rwlock_unlock(&v->keys_lock);
     r_jwks_free(old);
+    souk_free(old_revoked);
     cache_forget_withdrawn(v);
     return SOUK_OK;
 }
@@ -332,33 +388,78 @@ static bool audience_ok(json_t *aud, const char *want)
     return false;
 }
 
+/* The roles of a user's token (an array of names; unknown ones grant
+ * nothing) or their absence in a client's; false when malformed. */
+static bool roles_ok(json_t *roles, bool client, unsigned *out)
+{
+    size_t i;
+    json_t *r;
+    *out = 0;
+    if (client)
+        return roles == NULL;
+    if (!json_is_array(roles))
+        return false;
+    json_array_foreach(roles, i, r) *out |= souk_role_parse(json_string_value(r));
+    return true;
+}
+
+/* A client's token names its client in client_id (= sub) and carries no
+ * email; a user's carries an email. */
+static bool subject_ok(json_t *j, const char *sub, bool *client, const char **email)
+{
+    json_t *cid = json_object_get(j, "client_id");
+    *client = cid != NULL;
+    *email = json_string_value(json_object_get(j, "email"));
+    if (*client)
+        return json_is_string(cid) && strcmp(json_string_value(cid), sub) == 0;
+    return *email != NULL;
+}
+
 static bool claims_ok(souk_jwt_verifier_t *v, json_t *j, souk_claims_t *c)
 {
     const char *iss = json_string_value(json_object_get(j, "iss"));
     const char *sub = json_string_value(json_object_get(j, "sub"));
     const char *jti = json_string_value(json_object_get(j, "jti"));
-    const char *email = json_string_value(json_object_get(j, "email"));
+    const char *email = NULL;
     json_t *exp = json_object_get(j, "exp"), *iat = json_object_get(j, "iat");
-    json_t *roles = json_object_get(j, "roles");
+    json_t *scope = json_object_get(j, "scope");
     int64_t now = souk_now_unix();
+    bool client = false;
+    unsigned roles = 0, perms = 0;
     if (!iss || strcmp(iss, v->issuer) != 0 || !audience_ok(json_object_get(j, "aud"), v->audience))
         return false;
     if (!json_is_integer(exp) || !json_is_integer(iat) || json_integer_value(exp) <= now ||
         json_integer_value(iat) > now + v->leeway_s)
         return false;
     if (!sub || !souk_uuid_valid(sub, strlen(sub)) || !jti || strlen(jti) > SOUK_UUID_STRLEN ||
-        !email || strlen(email) >= sizeof(c->email) || !json_is_array(roles))
+        !subject_ok(j, sub, &client, &email) || (email && strlen(email) >= sizeof(c->email)) ||
+        !roles_ok(json_object_get(j, "roles"), client, &roles))
+        return false;
+    if (scope && (!json_is_string(scope) || souk_scope_parse(json_string_value(scope), &perms)))
         return false;
     memset(c, 0, sizeof(*c));
-    size_t i;
-    json_t *r;
-    json_array_foreach(roles, i, r) c->roles |= souk_role_parse(json_string_value(r));
+    c->roles = roles;
+    c->scope = perms;
+    c->perms = souk_role_permissions(roles) | perms;
+    c->client = client;
     snprintf(c->sub, sizeof(c->sub), "%s", sub);
     snprintf(c->jti, sizeof(c->jti), "%s", jti);
-    snprintf(c->email, sizeof(c->email), "%s", email);
+    snprintf(c->email, sizeof(c->email), "%s", email ? email : "");
     c->exp = json_integer_value(exp);
     c->iat = json_integer_value(iat);
     return true;
+}
+
+/* Whether a client token's client is revoked now. */
+static bool revoked(souk_jwt_verifier_t *v, const souk_claims_t *c)
+{
+    if (!c->client)
+        return false;
+    uint64_t h = kid_hash(c->sub);
+    pthread_rwlock_rdlock(&v->keys_lock);
+    bool found = v->nrevoked && bsearch(&h, v->revoked, v->nrevoked, sizeof(h), cmp_u64);
+    pthread_rwlock_unlock(&v->keys_lock);
+    return found;
 }
 
 /* Signature and claims, under the keys read lock. */
@@ -433,7 +534,7 @@ souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claim
     uint8_t hash[16];
     crypto_generichash(hash, sizeof(hash), (const uint8_t *)token, len, NULL, 0);
     if (cache_get(v, hash, out))
-        return SOUK_OK;
+        return revoked(v, out) ? SOUK_EAUTH : SOUK_OK;
     if (!well_formed(token, len, &header_len) || !header_ok(token, header_len, kid, sizeof(kid)))
         return SOUK_EAUTH;
     souk_err_t err = check_signed(v, token, len, kid, out);
@@ -446,10 +547,18 @@ souk_err_t souk_jwt_verify(souk_jwt_verifier_t *v, const char *token, souk_claim
         err = SOUK_EAUTH;
     if (err == SOUK_OK)
         cache_put(v, hash, kid, out);
-    return err;
+    return err == SOUK_OK && revoked(v, out) ? SOUK_EAUTH : err;
 }
 
-bool souk_auth_require(souk_http_ctx_t *ctx, souk_jwt_verifier_t *v, unsigned role,
+bool souk_auth_permit(souk_http_ctx_t *ctx, const souk_claims_t *claims, unsigned perm)
+{
+    if (souk_claims_can(claims, perm))
+        return true;
+    souk_http_problem(ctx, 403, "your permissions do not allow this");
+    return false;
+}
+
+bool souk_auth_require(souk_http_ctx_t *ctx, souk_jwt_verifier_t *v, unsigned perm,
                        souk_claims_t *out)
 {
     const char *token = souk_http_bearer(ctx);
@@ -466,9 +575,5 @@ bool souk_auth_require(souk_http_ctx_t *ctx, souk_jwt_verifier_t *v, unsigned ro
         souk_http_problem(ctx, 401, "the bearer token is invalid or expired");
         return false;
     }
-    if (role && !(out->roles & role)) {
-        souk_http_problem(ctx, 403, "your role does not allow this");
-        return false;
-    }
-    return true;
+    return souk_auth_permit(ctx, out, perm);
 }

@@ -436,11 +436,143 @@ static void test_roles(void **state)
 {
     assert_int_equal(souk_role_parse("admin"), SOUK_ROLE_ADMIN);
     assert_int_equal(souk_role_parse("customer"), SOUK_ROLE_CUSTOMER);
+    assert_int_equal(souk_role_parse("catalog"), SOUK_ROLE_CATALOG);
     assert_int_equal(souk_role_parse("root"), 0);
     assert_int_equal(souk_role_parse(NULL), 0);
     json_t *j = souk_roles_json(SOUK_ROLE_ADMIN | SOUK_ROLE_CUSTOMER);
     assert_int_equal(json_array_size(j), 2);
     json_decref(j);
+}
+
+/* The table of ARCHITECTURE.md §4, row by row. */
+static void test_permissions(void **state)
+{
+    static const struct {
+        const char *role;
+        const char *perms; /* scope spelling */
+    } table[] = {
+        {"customer", ""},
+        {"catalog", "products:write"},
+        {"support", "orders:read:any orders:cancel:any users:read"},
+        {"analyst", "reports:read"},
+        {"admin", "products:write orders:read:any orders:cancel:any users:read users:write "
+                  "reports:read clients:write audit:read"},
+    };
+    json_t *rows = souk_roles_table_json();
+    assert_int_equal(json_array_size(rows), SOUK_ARRAY_LEN(table));
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(table); i++) {
+        unsigned want = 0;
+        char spelled[SOUK_SCOPE_MAX];
+        assert_int_equal(souk_scope_parse(table[i].perms, &want), SOUK_OK);
+        assert_int_equal(souk_role_permissions(souk_role_parse(table[i].role)), want);
+        souk_scope_format(want, spelled);
+        assert_string_equal(spelled, table[i].perms);
+        json_t *row = json_array_get(rows, i);
+        assert_string_equal(json_string_value(json_object_get(row, "name")), table[i].role);
+        assert_int_equal(json_array_size(json_object_get(row, "permissions")),
+                         (size_t)__builtin_popcount(want));
+    }
+    json_decref(rows);
+    unsigned p = 0;
+    assert_int_equal(souk_scope_parse("users:read  audit:read", &p), SOUK_OK);
+    assert_int_equal(p, SOUK_PERM_USERS_READ | SOUK_PERM_AUDIT_READ);
+    assert_int_equal(souk_scope_parse("users:read admin", &p), SOUK_EINVAL);
+    assert_int_equal(souk_scope_parse("", &p), SOUK_OK);
+    assert_int_equal(p, 0);
+    souk_claims_t c = {.perms = SOUK_PERM_USERS_READ};
+    assert_true(souk_claims_can(&c, 0));
+    assert_true(souk_claims_can(&c, SOUK_PERM_USERS_READ));
+    assert_false(souk_claims_can(&c, SOUK_PERM_USERS_READ | SOUK_PERM_USERS_WRITE));
+}
+
+/* Scope adds permissions to a user's token; a client's token has a scope,
+ * no roles and no email, and is refused once its client is revoked. */
+static void test_client_tokens(void **state)
+{
+    fx_t *f = *state;
+    souk_claims_t u = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c002",
+                       .email = "a@b.c",
+                       .roles = SOUK_ROLE_CUSTOMER | SOUK_ROLE_ANALYST,
+                       .scope = SOUK_PERM_AUDIT_READ};
+    souk_claims_t cl = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c003",
+                        .roles = SOUK_ROLE_ADMIN, /* never carried by a client's token */
+                        .scope = SOUK_PERM_ORDERS_READ_ANY,
+                        .client = true};
+    char *ut, *ct;
+    souk_claims_t out;
+    assert_int_equal(souk_jwt_issue(f->signer, &u, &ut), SOUK_OK);
+    assert_int_equal(souk_jwt_issue(f->signer, &cl, &ct), SOUK_OK);
+    assert_int_equal(souk_jwt_verify(f->verifier, ut, &out), SOUK_OK);
+    assert_false(out.client);
+    assert_int_equal(out.perms, SOUK_PERM_REPORTS_READ | SOUK_PERM_AUDIT_READ);
+    assert_int_equal(souk_jwt_verify(f->verifier, ct, &out), SOUK_OK);
+    assert_true(out.client);
+    assert_int_equal(out.roles, 0);
+    assert_int_equal(out.perms, SOUK_PERM_ORDERS_READ_ANY);
+    assert_string_equal(out.email, "");
+    assert_string_equal(out.sub, cl.sub);
+    /* the claims as signed: client_id = sub, scope, no roles, no email */
+    json_t *payload = NULL;
+    jwt_t *jwt = NULL;
+    r_jwt_init(&jwt);
+    assert_int_equal(r_jwt_parse(jwt, ct, 0), RHN_OK);
+    payload = r_jwt_get_full_claims_json_t(jwt);
+    assert_string_equal(json_string_value(json_object_get(payload, "client_id")), cl.sub);
+    assert_string_equal(json_string_value(json_object_get(payload, "scope")), "orders:read:any");
+    assert_null(json_object_get(payload, "roles"));
+    assert_null(json_object_get(payload, "email"));
+    json_decref(payload);
+    r_jwt_free(jwt);
+    /* revoked: refused even though the cache holds it; others unaffected */
+    json_t *jwks = souk_jwt_signer_jwks(f->signer);
+    json_object_set_new(jwks, "souk_revoked_clients", json_pack("[s]", cl.sub));
+    assert_int_equal(souk_jwt_verifier_set_jwks(f->verifier, jwks), SOUK_OK);
+    assert_int_equal(souk_jwt_verify(f->verifier, ct, &out), SOUK_EAUTH);
+    assert_int_equal(souk_jwt_verify(f->verifier, ut, &out), SOUK_OK);
+    json_object_del(jwks, "souk_revoked_clients");
+    assert_int_equal(souk_jwt_verifier_set_jwks(f->verifier, jwks), SOUK_OK);
+    assert_int_equal(souk_jwt_verify(f->verifier, ct, &out), SOUK_OK);
+    json_decref(jwks);
+    souk_free(ut);
+    souk_free(ct);
+}
+
+/* A client's token must name itself consistently; a user's must not lose
+ * its roles. Hand-signed with our own key. */
+static void test_client_claims_checked(void **state)
+{
+    fx_t *f = *state;
+    const char *sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c004";
+    int64_t now = souk_now_unix();
+    json_t *bad[] = {
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", "souk-auth", "aud", "souk", "sub",
+                  sub, "exp", (json_int_t)now + 60, "iat", (json_int_t)now, "jti", "j1",
+                  "client_id", "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c005"), /* client_id != sub */
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:[s]}", "iss", "souk-auth", "aud", "souk",
+                  "sub", sub, "exp", (json_int_t)now + 60, "iat", (json_int_t)now, "jti", "j2",
+                  "client_id", sub, "roles", "admin"), /* a client with roles */
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", "souk-auth", "aud", "souk", "sub",
+                  sub, "exp", (json_int_t)now + 60, "iat", (json_int_t)now, "jti", "j3", "email",
+                  "a@b.c"), /* a user without roles */
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "iss", "souk-auth", "aud", "souk",
+                  "sub", sub, "exp", (json_int_t)now + 60, "iat", (json_int_t)now, "jti", "j4",
+                  "client_id", sub, "scope", "orders:read:any root"), /* unknown scope */
+    };
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
+        jwt_t *jwt = NULL;
+        r_jwt_init(&jwt);
+        r_jwt_set_full_claims_json_t(jwt, bad[i]);
+        r_jwt_set_sign_alg(jwt, R_JWA_ALG_ES256);
+        r_jwt_set_header_str_value(jwt, "kid", souk_jwt_signer_kid(f->signer));
+        char *t = r_jwt_serialize_signed(jwt, f->priv, 0);
+        souk_claims_t out;
+        assert_non_null(t);
+        if (souk_jwt_verify(f->verifier, t, &out) != SOUK_EAUTH)
+            fail_msg("case %zu was accepted", i);
+        r_free(t);
+        r_jwt_free(jwt);
+        json_decref(bad[i]);
+    }
 }
 
 int main(void)
@@ -450,6 +582,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password),
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_permissions),
+        cmocka_unit_test_setup_teardown(test_client_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_claims_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forgeries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_keys, setup, teardown),

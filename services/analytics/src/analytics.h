@@ -162,8 +162,7 @@ souk_err_t an_csv_categories(json_t *cats, souk_buf_t *out) SOUK_MUST_CHECK;
 
 /* ---- routes.c --------------------------------------------------------------- */
 
-/* Whether claims may read reports (admins today; the reports:read
- * permission once roles map to permissions). */
+/* Whether claims hold the reports:read permission. */
 bool analytics_may_read_reports(const souk_claims_t *claims);
 void an_routes_register(souk_http_server_t *srv, void *app);
 

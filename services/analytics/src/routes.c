@@ -16,7 +16,7 @@
 
 bool analytics_may_read_reports(const souk_claims_t *claims)
 {
-    return (claims->roles & SOUK_ROLE_ADMIN) != 0;
+    return souk_claims_can(claims, SOUK_PERM_REPORTS_READ);
 }
 
 static bool reader(souk_http_ctx_t *ctx, an_app_t *app)

@@ -50,7 +50,19 @@ typedef struct {
 } gateway_t;
 
 /* proxy.c */
-typedef enum { ACCESS_PUBLIC, ACCESS_USER, ACCESS_ADMIN } access_t;
+/* Who may pass a route: anyone, or the bearer of a valid token holding the
+ * SOUK_PERM_* bits of PERM(...) (none: any valid token, a user's or a
+ * machine client's). A rule names permissions, never a role. */
+typedef struct {
+    bool token;     /* a valid bearer token is required */
+    unsigned perms; /* and these permissions (souk_claims_can) */
+} access_t;
+
+/* clang-format off */
+#define ACCESS_PUBLIC {false, 0}
+#define ACCESS_USER   {true, 0}
+#define PERM(p)       {true, (p)}
+/* clang-format on */
 
 typedef struct {
     const char *method; /* NULL: any method (the upstream answers 405) */
@@ -99,8 +111,9 @@ typedef struct {
 
 /* The whole edge decision: CORS and preflight, the per-client limit (not on
  * probes), dot segments, the route table, the credential limit, the content
- * type, the token and role, and whether the upstream is deployed. Never
- * blocks: the token check uses the verifier's cache or one signature check.
+ * type, the token and its permissions, and whether the upstream is deployed.
+ * Never blocks: the token check uses the verifier's cache or one signature
+ * check.
  * Counts refusals by a limit in rate_limited. */
 void gw_decide(gateway_t *gw, const gw_request_t *req, gw_decision_t *out);
 

@@ -2,8 +2,9 @@
  * for each request, made the same whichever engine serves it (the edge runs
  * it on its event loop). Deny by default: a path not in the table never
  * reaches a service (it goes to the gateway's own server, which has its
- * routes or a 404), and every route names who may pass (public, any user,
- * admin) before anything reaches a service. The table is matched by the one router
+ * routes or a 404), and every route names who may pass (anyone, any valid
+ * token, or a token holding given permissions: never a role name) before
+ * anything reaches a service. The table is matched by the one router
  * of souk/http.h, and what is forwarded is exactly what was matched: a path
  * with "." or ".." segments is refused, and the path goes out as it came
  * in (no client-side normalisation that could turn an authorised path into
@@ -14,22 +15,35 @@
 #include <string.h>
 #include <strings.h>
 
+/* OAuth 2.0's token endpoint takes form bodies (RFC 6749 §4.4.2), not JSON. */
+#define OAUTH_TOKEN "/oauth/token"
+
 static const gw_rule_t rules[] = {
     {NULL, "/auth/register", UP_AUTH, ACCESS_PUBLIC, true},
     {NULL, "/auth/login", UP_AUTH, ACCESS_PUBLIC, true},
     {NULL, "/auth/refresh", UP_AUTH, ACCESS_PUBLIC, true},
     {NULL, "/auth/logout", UP_AUTH, ACCESS_PUBLIC, false},
     {NULL, "/auth/me", UP_AUTH, ACCESS_USER, false},
+    {NULL, "/auth/roles", UP_AUTH, ACCESS_USER, false},
+    {NULL, "/auth/providers", UP_AUTH, ACCESS_PUBLIC, false},
+    {NULL, "/auth/oauth/:provider/authorize", UP_AUTH, ACCESS_PUBLIC, false},
+    {NULL, "/auth/oauth/:provider/callback", UP_AUTH, ACCESS_PUBLIC, false},
+    {NULL, "/auth/oauth/exchange", UP_AUTH, ACCESS_PUBLIC, true},
+    {NULL, "/auth/clients", UP_AUTH, PERM(SOUK_PERM_CLIENTS_WRITE), false},
+    {NULL, "/auth/clients/:id", UP_AUTH, PERM(SOUK_PERM_CLIENTS_WRITE), false},
+    {NULL, OAUTH_TOKEN, UP_AUTH, ACCESS_PUBLIC, true},
+    {NULL, "/audit", UP_AUTH, PERM(SOUK_PERM_AUDIT_READ), false},
     {NULL, "/.well-known/jwks.json", UP_AUTH, ACCESS_PUBLIC, false},
-    {"GET", "/users", UP_AUTH, ACCESS_ADMIN, false},
+    {NULL, "/.well-known/oauth-authorization-server", UP_AUTH, ACCESS_PUBLIC, false},
+    {"GET", "/users", UP_AUTH, PERM(SOUK_PERM_USERS_READ), false},
     {NULL, "/users", UP_AUTH, ACCESS_USER, false},
     {NULL, "/users/:id", UP_AUTH, ACCESS_USER, false},
     {"GET", "/products", UP_PRODUCT, ACCESS_PUBLIC, false},
     {"HEAD", "/products", UP_PRODUCT, ACCESS_PUBLIC, false},
-    {NULL, "/products", UP_PRODUCT, ACCESS_ADMIN, false},
+    {NULL, "/products", UP_PRODUCT, PERM(SOUK_PERM_PRODUCTS_WRITE), false},
     {"GET", "/products/:id", UP_PRODUCT, ACCESS_PUBLIC, false},
     {"HEAD", "/products/:id", UP_PRODUCT, ACCESS_PUBLIC, false},
-    {NULL, "/products/:id", UP_PRODUCT, ACCESS_ADMIN, false},
+    {NULL, "/products/:id", UP_PRODUCT, PERM(SOUK_PERM_PRODUCTS_WRITE), false},
     {NULL, "/orders", UP_ORDER, ACCESS_USER, false},
     {NULL, "/orders/:id", UP_ORDER, ACCESS_USER, false},
     {NULL, "/orders/:id/cancel", UP_ORDER, ACCESS_USER, false},
@@ -38,12 +52,13 @@ static const gw_rule_t rules[] = {
     {NULL, "/notifications/read-all", UP_NOTIFICATION, ACCESS_USER, false},
     {NULL, "/notifications/preferences", UP_NOTIFICATION, ACCESS_USER, false},
     {NULL, "/notifications/:id/read", UP_NOTIFICATION, ACCESS_USER, false},
-    {NULL, "/notifications/deliveries", UP_NOTIFICATION, ACCESS_ADMIN, false},
-    {NULL, "/notifications/deliveries/:id/retry", UP_NOTIFICATION, ACCESS_ADMIN, false},
-    {NULL, "/reports/summary", UP_ANALYTICS, ACCESS_ADMIN, false},
-    {NULL, "/reports/sales", UP_ANALYTICS, ACCESS_ADMIN, false},
-    {NULL, "/reports/top-products", UP_ANALYTICS, ACCESS_ADMIN, false},
-    {NULL, "/reports/categories", UP_ANALYTICS, ACCESS_ADMIN, false},
+    {NULL, "/notifications/deliveries", UP_NOTIFICATION, PERM(SOUK_PERM_USERS_WRITE), false},
+    {NULL, "/notifications/deliveries/:id/retry", UP_NOTIFICATION, PERM(SOUK_PERM_USERS_WRITE),
+     false},
+    {NULL, "/reports/summary", UP_ANALYTICS, PERM(SOUK_PERM_REPORTS_READ), false},
+    {NULL, "/reports/sales", UP_ANALYTICS, PERM(SOUK_PERM_REPORTS_READ), false},
+    {NULL, "/reports/top-products", UP_ANALYTICS, PERM(SOUK_PERM_REPORTS_READ), false},
+    {NULL, "/reports/categories", UP_ANALYTICS, PERM(SOUK_PERM_REPORTS_READ), false},
     {NULL, "/products/:id/recommendations", UP_ANALYTICS, ACCESS_PUBLIC, false},
     {NULL, "/me/recommendations", UP_ANALYTICS, ACCESS_USER, false},
 };
@@ -174,10 +189,11 @@ static void reply(gw_decision_t *d, int status, const char *route, const char *d
     d->detail = detail;
 }
 
-/* The token and role a rule asks for; false when it decided a refusal. */
+/* The token and permissions a rule asks for; false when it decided a
+ * refusal. */
 static bool authorised(gateway_t *gw, const gw_rule_t *r, const gw_request_t *req, gw_decision_t *d)
 {
-    if (r->access == ACCESS_PUBLIC)
+    if (!r->access.token)
         return true;
     if (!req->bearer) {
         reply(d, 401, NULL, "a bearer token is required");
@@ -196,11 +212,19 @@ static bool authorised(gateway_t *gw, const gw_rule_t *r, const gw_request_t *re
         reply(d, 401, NULL, "the bearer token is invalid or expired");
         return false;
     }
-    if (r->access == ACCESS_ADMIN && !(claims.roles & SOUK_ROLE_ADMIN)) {
-        reply(d, 403, NULL, "your role does not allow this");
+    if (!souk_claims_can(&claims, r->access.perms)) {
+        reply(d, 403, NULL, "your permissions do not allow this");
         return false;
     }
     return true;
+}
+
+/* application/x-www-form-urlencoded, with parameters or not. */
+static bool form_type(const char *ct)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof(form) - 1;
+    return ct && strncasecmp(ct, form, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 void gw_decide(gateway_t *gw, const gw_request_t *req, gw_decision_t *d)
@@ -223,8 +247,12 @@ void gw_decide(gateway_t *gw, const gw_request_t *req, gw_decision_t *d)
     d->route = r->path;
     if (r->credentials && !gw_limit(gw, gw->credential_limit, req, "credentials", d))
         return;
-    if (req->body_len && !souk_http_content_type_json(req->content_type)) {
-        reply(d, 415, NULL, "request bodies must be application/json");
+    bool form = strcmp(r->path, OAUTH_TOKEN) == 0;
+    if (req->body_len &&
+        !(form ? form_type(req->content_type) : souk_http_content_type_json(req->content_type))) {
+        reply(d, 415, NULL,
+              form ? "request bodies must be application/x-www-form-urlencoded"
+                   : "request bodies must be application/json");
         return;
     }
     if (!authorised(gw, r, req, d))

@@ -1,5 +1,6 @@
-/* Unit tests of the gateway's pure parts: the route table (who may pass where)
- * and the token bucket. */
+/* Unit tests of the gateway's pure parts: the route table (who may pass
+ * where: permissions, never roles), the decisions with real tokens, and the
+ * token bucket. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,38 +8,57 @@
 #include <cmocka.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../src/gateway.h"
+
+#define PUB  -1 /* public */
+#define USER 0  /* any valid token */
 
 static void test_rules(void **state)
 {
     static const struct {
         const char *method, *path;
         int upstream; /* -1: no route */
-        access_t access;
+        long perms;   /* PUB, USER, or the SOUK_PERM_* bits required */
     } cases[] = {
-        {"POST", "/auth/login", UP_AUTH, ACCESS_PUBLIC},
-        {"POST", "/auth/register", UP_AUTH, ACCESS_PUBLIC},
-        {"GET", "/auth/login", UP_AUTH, ACCESS_PUBLIC}, /* upstream answers 405 */
-        {"GET", "/auth/me", UP_AUTH, ACCESS_USER},
+        {"POST", "/auth/login", UP_AUTH, PUB},
+        {"POST", "/auth/register", UP_AUTH, PUB},
+        {"GET", "/auth/login", UP_AUTH, PUB}, /* upstream answers 405 */
+        {"GET", "/auth/me", UP_AUTH, USER},
+        {"GET", "/auth/roles", UP_AUTH, USER},
+        {"GET", "/auth/providers", UP_AUTH, PUB},
+        {"GET", "/auth/oauth/google/authorize", UP_AUTH, PUB},
+        {"GET", "/auth/oauth/google/callback", UP_AUTH, PUB},
+        {"POST", "/auth/oauth/exchange", UP_AUTH, PUB},
+        {"GET", "/auth/oauth/google", -1, 0},
+        {"POST", "/auth/clients", UP_AUTH, SOUK_PERM_CLIENTS_WRITE},
+        {"GET", "/auth/clients", UP_AUTH, SOUK_PERM_CLIENTS_WRITE},
+        {"DELETE", "/auth/clients/abc", UP_AUTH, SOUK_PERM_CLIENTS_WRITE},
+        {"POST", "/oauth/token", UP_AUTH, PUB},
+        {"GET", "/audit", UP_AUTH, SOUK_PERM_AUDIT_READ},
+        {"GET", "/.well-known/oauth-authorization-server", UP_AUTH, PUB},
         {"GET", "/auth/loginx", -1, 0},
         {"GET", "/auth/nope", -1, 0},
         {"GET", "/.well-known/nope", -1, 0},
-        {"GET", "/users/", UP_AUTH, ACCESS_ADMIN},
+        {"GET", "/users/", UP_AUTH, SOUK_PERM_USERS_READ},
         {"GET", "/users/abc/def", -1, 0},
         {"GET", "/orders//cancel", -1, 0},
-        {"POST", "/orders/1/cancel/", UP_ORDER, ACCESS_USER},
-        {"GET", "/.well-known/jwks.json", UP_AUTH, ACCESS_PUBLIC},
-        {"GET", "/users", UP_AUTH, ACCESS_ADMIN},
-        {"GET", "/users/abc", UP_AUTH, ACCESS_USER},
-        {"PATCH", "/users/abc", UP_AUTH, ACCESS_USER},
-        {"GET", "/products", UP_PRODUCT, ACCESS_PUBLIC},
-        {"GET", "/products/1", UP_PRODUCT, ACCESS_PUBLIC},
-        {"POST", "/products", UP_PRODUCT, ACCESS_ADMIN},
-        {"DELETE", "/products/1", UP_PRODUCT, ACCESS_ADMIN},
-        {"GET", "/orders", UP_ORDER, ACCESS_USER},
-        {"POST", "/orders/1/cancel", UP_ORDER, ACCESS_USER},
+        {"POST", "/orders/1/cancel/", UP_ORDER, USER},
+        {"GET", "/.well-known/jwks.json", UP_AUTH, PUB},
+        {"GET", "/users", UP_AUTH, SOUK_PERM_USERS_READ},
+        {"GET", "/users/abc", UP_AUTH, USER},
+        {"PATCH", "/users/abc", UP_AUTH, USER},
+        {"GET", "/products", UP_PRODUCT, PUB},
+        {"GET", "/products/1", UP_PRODUCT, PUB},
+        {"POST", "/products", UP_PRODUCT, SOUK_PERM_PRODUCTS_WRITE},
+        {"DELETE", "/products/1", UP_PRODUCT, SOUK_PERM_PRODUCTS_WRITE},
+        {"GET", "/orders", UP_ORDER, USER},
+        {"POST", "/orders/1/cancel", UP_ORDER, USER},
+        {"GET", "/reports/summary", UP_ANALYTICS, SOUK_PERM_REPORTS_READ},
+        {"GET", "/notifications/deliveries", UP_NOTIFICATION, SOUK_PERM_USERS_WRITE},
         {"GET", "/productsx", -1, 0},
         {"GET", "/nope", -1, 0},
         {"GET", "/", -1, 0},
@@ -52,7 +72,9 @@ static void test_rules(void **state)
                 fail_msg("%s %s should not route", cases[i].method, cases[i].path);
             continue;
         }
-        if (!r || (int)r->upstream != cases[i].upstream || r->access != cases[i].access)
+        bool pub = cases[i].perms == PUB;
+        if (!r || (int)r->upstream != cases[i].upstream || r->access.token == pub ||
+            (!pub && r->access.perms != (unsigned)cases[i].perms))
             fail_msg("%s %s routed wrong", cases[i].method, cases[i].path);
     }
     souk_router_free(rules);
@@ -260,6 +282,95 @@ static void test_decide(void **state)
     decide_free(gw);
 }
 
+/* A token of the test's own signer (the verifier holds its key). */
+static char *token_for(souk_jwt_signer_t *signer, unsigned roles, unsigned scope, bool client)
+{
+    souk_claims_t c = {.roles = roles, .scope = scope, .client = client};
+    souk_uuid_v4(c.sub);
+    snprintf(c.email, sizeof(c.email), "%s", client ? "" : "t@example.com");
+    char *t = NULL;
+    assert_int_equal(souk_jwt_issue(signer, &c, &t), SOUK_OK);
+    return t;
+}
+
+/* Routes ask for permissions: a role's, or a scope's; never a role name. */
+static void test_decide_permissions(void **state)
+{
+    gateway_t *gw = decide_gateway();
+    gw->upstreams[UP_ORDER].base_url = "http://127.0.0.1:3";
+    gw->upstreams[UP_ANALYTICS].base_url = "http://127.0.0.1:4";
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/souk-gw-test-key-%d.pem", (int)getpid());
+    unlink(path);
+    souk_jwt_signer_config_t sc = {
+        .path = path, .generate = true, .issuer = "souk-auth", .audience = "souk", .ttl_s = 900};
+    souk_jwt_signer_t *signer = NULL;
+    assert_int_equal(souk_jwt_signer_new(&sc, &signer), SOUK_OK);
+    json_t *jwks = souk_jwt_signer_jwks(signer);
+    assert_int_equal(souk_jwt_verifier_set_jwks(gw->verifier, jwks), SOUK_OK);
+    json_decref(jwks);
+    char *customer = token_for(signer, SOUK_ROLE_CUSTOMER, 0, false);
+    char *catalog = token_for(signer, SOUK_ROLE_CUSTOMER | SOUK_ROLE_CATALOG, 0, false);
+    char *support = token_for(signer, SOUK_ROLE_CUSTOMER | SOUK_ROLE_SUPPORT, 0, false);
+    char *analyst = token_for(signer, SOUK_ROLE_CUSTOMER | SOUK_ROLE_ANALYST, 0, false);
+    char *admin = token_for(signer, SOUK_ROLE_CUSTOMER | SOUK_ROLE_ADMIN, 0, false);
+    char *reader = token_for(signer, 0, SOUK_PERM_ORDERS_READ_ANY, true);
+    char *scoped = token_for(signer, SOUK_ROLE_CUSTOMER, SOUK_PERM_REPORTS_READ, false);
+    const struct {
+        const char *method, *path, *bearer;
+        int status; /* 0: forwarded */
+    } cases[] = {
+        {"POST", "/products", customer, 403},
+        {"POST", "/products", catalog, 0},
+        {"DELETE", "/products/1", support, 403},
+        {"PATCH", "/products/1", admin, 0},
+        {"GET", "/users", catalog, 403},
+        {"GET", "/users", support, 0},
+        {"GET", "/users", customer, 403},
+        {"GET", "/reports/summary", analyst, 0},
+        {"GET", "/reports/summary", support, 403},
+        {"GET", "/reports/summary", scoped, 0}, /* the scope claim adds it */
+        {"GET", "/audit", support, 403},
+        {"GET", "/audit", admin, 0},
+        {"POST", "/auth/clients", analyst, 403},
+        {"POST", "/auth/clients", admin, 0},
+        {"GET", "/orders", reader, 0},
+        {"POST", "/products", reader, 403},
+        {"GET", "/users", reader, 403},
+    };
+    gw_decision_t d;
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+        gw_request_t r = {.method = cases[i].method,
+                          .path = cases[i].path,
+                          .client_ip = "10.0.1.1",
+                          .bearer = cases[i].bearer};
+        gw_decide(gw, &r, &d);
+        bool ok = cases[i].status ? d.action == GW_REPLY && d.status == cases[i].status
+                                  : d.action == GW_FORWARD;
+        if (!ok)
+            fail_msg("case %zu (%s %s): action %d status %d", i, cases[i].method, cases[i].path,
+                     d.action, d.status);
+    }
+    /* the token endpoint takes form bodies, and only those */
+    gw_request_t form = {.method = "POST",
+                         .path = "/oauth/token",
+                         .client_ip = "10.0.1.2",
+                         .content_type = "application/x-www-form-urlencoded",
+                         .body_len = 10};
+    gw_decide(gw, &form, &d);
+    assert_int_equal(d.action, GW_FORWARD);
+    form.content_type = "application/json";
+    form.client_ip = "10.0.1.3";
+    gw_decide(gw, &form, &d);
+    assert_int_equal(d.status, 415);
+    char *all[] = {customer, catalog, support, analyst, admin, reader, scoped};
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(all); i++)
+        souk_free(all[i]);
+    souk_jwt_signer_free(signer);
+    unlink(path);
+    decide_free(gw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +378,9 @@ int main(void)
         cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_ratelimit_threads),
         cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_decide_permissions),
     };
+    if (souk_auth_init() != SOUK_OK)
+        return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,8 +270,8 @@ void notify_sender_stop(notify_app_t *app); /* safe when never started */
 
 /* ---- routes.c --------------------------------------------------------------- */
 
-/* Whether claims may list and retry deliveries (admins today; a permission
- * check once roles map to permissions). */
+/* Whether claims may list and retry deliveries: users:write (they are
+ * users' messages, sent again on their behalf). */
 bool notify_may_manage_deliveries(const souk_claims_t *claims);
 void notify_routes_register(souk_http_server_t *srv, void *app);
 

@@ -1,6 +1,7 @@
 /* routes.c: notification-service's HTTP handlers (ARCHITECTURE.md §4,
  * notifications): a user's in-app notifications and email preferences, and
- * for admins the email deliveries that failed and a way to send them again.
+ * for holders of users:write the email deliveries that failed and a way to
+ * send them again.
  * Someone else's notification does not exist for the caller (404). */
 #include "notify.h"
 
@@ -11,7 +12,7 @@ static const char *const delivery_states[] = {"pending", "sending", "sent", "fai
 
 bool notify_may_manage_deliveries(const souk_claims_t *claims)
 {
-    return (claims->roles & SOUK_ROLE_ADMIN) != 0;
+    return souk_claims_can(claims, SOUK_PERM_USERS_WRITE);
 }
 
 /* The caller's claims, or a reply (401/503) and false. */

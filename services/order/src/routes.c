@@ -74,6 +74,10 @@ static void do_place(souk_http_ctx_t *ctx, void *ud)
     const char *key;
     if (!souk_auth_require(ctx, app->verifier, 0, &claims) || !idempotency_key(ctx, &key))
         return;
+    if (claims.client) { /* a machine client is nobody's customer */
+        souk_http_problem(ctx, 403, "machine clients cannot place orders");
+        return;
+    }
     json_t *body = souk_http_body_object(ctx);
     if (!body)
         return;
@@ -105,7 +109,7 @@ static void do_list(souk_http_ctx_t *ctx, void *ud)
     souk_claims_t claims;
     if (!souk_auth_require(ctx, app->verifier, 0, &claims))
         return;
-    bool admin = claims.roles & SOUK_ROLE_ADMIN;
+    bool any = souk_claims_can(&claims, SOUK_PERM_ORDERS_READ_ANY);
     const char *user = souk_http_query(ctx, "user_id");
     const char *status = souk_http_query(ctx, "status");
     souk_valid_t v;
@@ -120,13 +124,13 @@ static void do_list(souk_http_ctx_t *ctx, void *ud)
     souk_db_conn_t *c = NULL;
     if (!souk_valid_ok(&v)) {
         souk_valid_reply(ctx, &v);
-    } else if (!admin && user && strcasecmp(user, claims.sub) != 0) {
-        souk_http_problem(ctx, 403, "only admins may list other users' orders");
+    } else if (!any && user && strcasecmp(user, claims.sub) != 0) {
+        souk_http_problem(ctx, 403, "listing other users' orders needs orders:read:any");
     } else if ((c = souk_svc_conn(ctx, app->db))) {
         json_t *items = NULL;
         long long total = 0;
         souk_err_t err =
-            store_order_list(c, admin ? user : claims.sub, status, &page, &items, &total);
+            store_order_list(c, any ? user : claims.sub, status, &page, &items, &total);
         if (err)
             souk_svc_fail(ctx, err);
         else
@@ -135,12 +139,17 @@ static void do_list(souk_http_ctx_t *ctx, void *ud)
     souk_valid_cleanup(&v);
 }
 
-/* Whether the caller may see order: their own, or any for an admin.
+static bool owns(json_t *order, const souk_claims_t *claims)
+{
+    const char *owner = json_string_value(json_object_get(order, "user_id"));
+    return owner && strcasecmp(owner, claims->sub) == 0;
+}
+
+/* Whether the caller may see order: their own, or any with orders:read:any.
  * Someone else's order does not exist for them (404, not 403). */
 static bool visible(json_t *order, const souk_claims_t *claims)
 {
-    const char *owner = json_string_value(json_object_get(order, "user_id"));
-    return (claims->roles & SOUK_ROLE_ADMIN) || (owner && strcasecmp(owner, claims->sub) == 0);
+    return souk_claims_can(claims, SOUK_PERM_ORDERS_READ_ANY) || owns(order, claims);
 }
 
 static void do_get(souk_http_ctx_t *ctx, void *ud)
@@ -169,12 +178,30 @@ typedef struct {
     const char *id;
     const souk_claims_t *claims;
     const char *traceparent;
-    order_status_t was; /* the status that could not be left, on ECONFLICT */
+    souk_audit_t audit;  /* cancelling someone else's order is audited */
+    bool others, denied; /* someone else's order; without orders:cancel:any */
+    order_status_t was;  /* the status that could not be left, on ECONFLICT */
     json_t *updated;
 } cancel_t;
 
-/* Cancels the order if the caller may see it and its state allows; the
- * order.cancelled event commits with it. */
+/* The audit event of cancelling someone else's order, with the cancel. */
+static souk_err_t audit_cancel(souk_db_conn_t *c, cancel_t *x)
+{
+    json_t *data = souk_audit_json(&x->audit);
+    souk_outbox_msg_t m = {.topic = SOUK_TOPIC_AUDIT,
+                           .type = SOUK_EV_AUDIT_RECORDED,
+                           .key = x->id,
+                           .subject = x->id,
+                           .data = data,
+                           .traceparent = x->traceparent};
+    souk_err_t err = souk_outbox_add(c, SOUK_SOURCE_ORDER, &m);
+    json_decref(data);
+    return err;
+}
+
+/* Cancels the order if the caller may see it, may cancel it (their own, or
+ * any with orders:cancel:any) and its state allows; the order.cancelled
+ * event (and the audit event for someone else's) commits with it. */
 static souk_err_t cancel_tx(souk_db_conn_t *c, void *ud)
 {
     cancel_t *x = ud;
@@ -182,6 +209,11 @@ static souk_err_t cancel_tx(souk_db_conn_t *c, void *ud)
     souk_err_t err = store_order_get(c, x->id, true, &order);
     if (err == SOUK_OK && !visible(order, x->claims))
         err = SOUK_ENOTFOUND;
+    x->others = err == SOUK_OK && !owns(order, x->claims);
+    if (x->others && !souk_claims_can(x->claims, SOUK_PERM_ORDERS_CANCEL_ANY)) {
+        x->denied = true;
+        err = SOUK_EFORBIDDEN;
+    }
     if (err == SOUK_OK &&
         (!order_status_parse(json_string_value(json_object_get(order, "status")), &x->was) ||
          !order_transition_allowed(x->was, ORDER_CANCELLED)))
@@ -191,6 +223,8 @@ static souk_err_t cancel_tx(souk_db_conn_t *c, void *ud)
         err = store_order_set_status(c, x->id, ORDER_CANCELLED, NULL, &x->updated);
     if (err == SOUK_OK)
         err = order_emit(c, "cancelled", x->updated, x->traceparent);
+    if (err == SOUK_OK && x->others)
+        err = audit_cancel(c, x);
     if (err) {
         json_decref(x->updated);
         x->updated = NULL;
@@ -210,8 +244,11 @@ static void do_cancel(souk_http_ctx_t *ctx, void *ud)
     souk_db_conn_t *c = x.id ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
+    x.audit = souk_audit_of(ctx, &claims, "order.cancel", "order", x.id);
     souk_err_t err = souk_db_tx(c, cancel_tx, &x);
-    if (err == SOUK_ECONFLICT)
+    if (x.denied)
+        souk_auth_permit(ctx, &claims, SOUK_PERM_ORDERS_CANCEL_ANY);
+    else if (err == SOUK_ECONFLICT)
         souk_http_problem(ctx, 409,
                           souk_arena_printf(ctx->arena, "a %s order cannot be cancelled",
                                             order_status_name(x.was)));

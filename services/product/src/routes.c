@@ -1,5 +1,5 @@
 /* routes.c: product-service's HTTP handlers (ARCHITECTURE.md §4, products).
- * Reads are public; writes need the admin role, checked here again even
+ * Reads are public; writes need products:write, checked here again even
  * though the gateway already did (a request may reach us directly). */
 #include "product.h"
 
@@ -104,7 +104,8 @@ static void write_failed(souk_http_ctx_t *ctx, souk_err_t err)
         souk_svc_fail(ctx, err);
 }
 
-/* Runs a catalog write and its product.* event in one transaction. */
+/* Runs a catalog write, its product.* event and its audit event in one
+ * transaction. */
 typedef souk_err_t (*write_fn)(souk_db_conn_t *c, const char *id, const product_input_t *in,
                                json_t **out);
 
@@ -112,6 +113,7 @@ typedef struct {
     write_fn fn;
     const char *id, *type, *traceparent;
     const product_input_t *in;
+    souk_audit_t audit; /* who did it; its target is the product written */
     json_t *out;
 } write_t;
 
@@ -122,6 +124,12 @@ static souk_err_t write_tx(souk_db_conn_t *c, void *ud)
     const char *key = err ? NULL : json_string_value(json_object_get(w->out, "id"));
     if (err == SOUK_OK)
         err = product_emit(c, SOUK_TOPIC_PRODUCTS, w->type, key, w->out, w->traceparent);
+    if (err == SOUK_OK) {
+        w->audit.target_id = key;
+        json_t *audit = souk_audit_json(&w->audit);
+        err = product_emit(c, SOUK_TOPIC_AUDIT, SOUK_EV_AUDIT_RECORDED, key, audit, w->traceparent);
+        json_decref(audit);
+    }
     if (err) {
         json_decref(w->out);
         w->out = NULL;
@@ -129,13 +137,27 @@ static souk_err_t write_tx(souk_db_conn_t *c, void *ud)
     return err;
 }
 
-static souk_err_t write_with_event(souk_http_ctx_t *ctx, souk_db_conn_t *c, write_fn fn,
-                                   const char *id, const product_input_t *in, const char *type,
-                                   json_t **out)
+static souk_err_t write_with_event(souk_http_ctx_t *ctx, const souk_claims_t *claims,
+                                   souk_db_conn_t *c, write_fn fn, const char *id,
+                                   const product_input_t *in, const char *type, json_t **out)
 {
+    static const struct {
+        const char *type, *action;
+    } actions[] = {{SOUK_EV_PRODUCT_CREATED, "product.create"},
+                   {SOUK_EV_PRODUCT_UPDATED, "product.update"},
+                   {SOUK_EV_PRODUCT_DELETED, "product.delete"}};
+    const char *action = "product.update";
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(actions); i++)
+        if (strcmp(actions[i].type, type) == 0)
+            action = actions[i].action;
     char tp[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&ctx->trace, tp);
-    write_t w = {.fn = fn, .id = id, .type = type, .traceparent = tp, .in = in};
+    write_t w = {.fn = fn,
+                 .id = id,
+                 .type = type,
+                 .traceparent = tp,
+                 .in = in,
+                 .audit = souk_audit_of(ctx, claims, action, "product", id)};
     souk_err_t err = souk_db_tx(c, write_tx, &w);
     *out = w.out;
     return err;
@@ -160,14 +182,15 @@ static void do_create(souk_http_ctx_t *ctx, void *ud)
     product_app_t *app = ud;
     souk_claims_t claims;
     product_input_t in;
-    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims) ||
+    if (!souk_auth_require(ctx, app->verifier, SOUK_PERM_PRODUCTS_WRITE, &claims) ||
         !read_input(ctx, false, &in))
         return;
     souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
     if (!c)
         return;
     json_t *p = NULL;
-    souk_err_t err = write_with_event(ctx, c, insert_fn, NULL, &in, SOUK_EV_PRODUCT_CREATED, &p);
+    souk_err_t err =
+        write_with_event(ctx, &claims, c, insert_fn, NULL, &in, SOUK_EV_PRODUCT_CREATED, &p);
     if (err) {
         write_failed(ctx, err);
         return;
@@ -182,7 +205,7 @@ static void do_patch(souk_http_ctx_t *ctx, void *ud)
     product_app_t *app = ud;
     souk_claims_t claims;
     product_input_t in;
-    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims))
+    if (!souk_auth_require(ctx, app->verifier, SOUK_PERM_PRODUCTS_WRITE, &claims))
         return;
     const char *id = souk_svc_uuid_param(ctx, "id");
     if (!id || !read_input(ctx, true, &in))
@@ -191,8 +214,8 @@ static void do_patch(souk_http_ctx_t *ctx, void *ud)
     if (!c)
         return;
     json_t *p = NULL;
-    souk_err_t err =
-        write_with_event(ctx, c, store_product_update, id, &in, SOUK_EV_PRODUCT_UPDATED, &p);
+    souk_err_t err = write_with_event(ctx, &claims, c, store_product_update, id, &in,
+                                      SOUK_EV_PRODUCT_UPDATED, &p);
     if (err) {
         write_failed(ctx, err);
         return;
@@ -205,14 +228,15 @@ static void do_delete(souk_http_ctx_t *ctx, void *ud)
 {
     product_app_t *app = ud;
     souk_claims_t claims;
-    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims))
+    if (!souk_auth_require(ctx, app->verifier, SOUK_PERM_PRODUCTS_WRITE, &claims))
         return;
     const char *id = souk_svc_uuid_param(ctx, "id");
     souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
     json_t *gone = NULL;
-    souk_err_t err = write_with_event(ctx, c, delete_fn, id, NULL, SOUK_EV_PRODUCT_DELETED, &gone);
+    souk_err_t err =
+        write_with_event(ctx, &claims, c, delete_fn, id, NULL, SOUK_EV_PRODUCT_DELETED, &gone);
     json_decref(gone);
     if (err) {
         souk_svc_fail(ctx, err);

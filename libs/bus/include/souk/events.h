@@ -13,6 +13,8 @@
 #define SOUK_TOPIC_INVENTORY "inventory"
 #define SOUK_TOPIC_PRODUCTS  "products"
 #define SOUK_TOPIC_USERS     "users"
+/* Security-relevant actions of every service, stored by auth-service. */
+#define SOUK_TOPIC_AUDIT "audit"
 
 /* ---- sources (CloudEvents "source") --------------------------------------- */
 #define SOUK_SOURCE_AUTH    "/auth-service"
@@ -33,6 +35,10 @@
 #define SOUK_EV_USER_REGISTERED    "souk.user.registered.v1"
 #define SOUK_EV_USER_UPDATED       "souk.user.updated.v1"
 #define SOUK_EV_USER_DELETED       "souk.user.deleted.v1"
+/* Published by any service (its own source): the data is souk_audit_json's
+ * (souk/auth.h). Not in the owners' table: auth-service checks that the
+ * action belongs to the source (product.* from product-service, ...). */
+#define SOUK_EV_AUDIT_RECORDED "souk.audit.recorded.v1"
 
 /* The source a known type must carry, or NULL for a type souk does not
  * define. Consumers dead-letter an event whose source does not match: a
