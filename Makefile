@@ -13,7 +13,7 @@ FMT_DIRS  := $(wildcard libs services tools fuzz bench)
 FMT_FILES  = $(if $(FMT_DIRS),$(shell find $(FMT_DIRS) -type f \( -name '*.c' -o -name '*.h' \)),)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build build-asan web run up down test test-tsan bench fuzz fmt fmt-check clean
+.PHONY: help deps build build-asan web run up down test test-tsan bench soak fuzz fmt fmt-check clean
 
 help:
 	@echo "souk targets:"
@@ -27,6 +27,7 @@ help:
 	@echo "  make test        deps, then unit + e2e tests on a fresh stack (scripts/test)"
 	@echo "  make test-tsan   the same under ThreadSanitizer (build/tsan)"
 	@echo "  make bench       deps + build, run the load benchmarks (bench/run)"
+	@echo "  make soak        deps + build, a mixed load at half the peak for SOAK_SECONDS (600) and its checks"
 	@echo "  make fuzz        build the libFuzzer targets (build/fuzz, clang), fuzz each FUZZ_SECONDS (30)"
 	@echo "  make fmt         clang-format -i all C sources"
 	@echo "  make fmt-check   fail if any C source is not clang-formatted"
@@ -66,6 +67,11 @@ test-tsan: deps
 
 bench: deps build
 	bench/run
+
+# A mixed load at half the measured peak for SOAK_SECONDS (default 600) on a
+# stack of its own, then its checks (see tests/soak/soak.py).
+soak: deps build
+	scripts/soak
 
 # libFuzzer targets (fuzz/) in their own clang tree. Each runs FUZZ_SECONDS on
 # a scratch copy of its corpus under build/fuzz/work/<name>: the committed

@@ -291,12 +291,15 @@ def free_port():
 # the stack behind the gateway: scripts/stack, databases, metrics
 
 
-def stack(*args):
-    """Run scripts/stack (SOUK_STACK) with these arguments; skip without it."""
+def stack(*args, **env):
+    """Run scripts/stack (SOUK_STACK) with these arguments, and the keyword
+    arguments added to the environment (a service started with settings of
+    its own); skip without it."""
     script = os.environ.get("SOUK_STACK")
     if not script:
         pytest.skip("SOUK_STACK is not set: cannot stop and start services")
-    done = subprocess.run([script, *args], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([script, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **{k: str(v) for k, v in env.items()}})
     assert done.returncode == 0, f"{script} {' '.join(args)} failed: {done.stdout}{done.stderr}"
 
 
