@@ -1,6 +1,7 @@
 /* config.c: auth-service's own settings (the shared ones are the
- * skeleton's), its signing key and verifier, and the admin created at
- * start. */
+ * skeleton's; OpenID Connect providers, PUBLIC_URL and the redirect
+ * allow-list are read by oidc.c), its signing key and verifier, and the
+ * admin created at start. */
 #include "app.h"
 
 #include <souk/svc.h>
@@ -85,7 +86,8 @@ souk_err_t auth_app_init(souk_svc_t *svc, void *ud)
     auth_app_t *app = ud;
     config_t c;
     app->db = svc->db;
-    if (load_config(&c) != SOUK_OK)
+    app->client = svc->client;
+    if (load_config(&c) != SOUK_OK || auth_oidc_config(app) != SOUK_OK)
         return SOUK_EINVAL;
     init_app(app, &c, svc->metrics);
     /* A hash of a random password, so unknown emails cost the same as known. */
@@ -108,4 +110,5 @@ void auth_app_cleanup(void *ud)
     auth_app_t *app = ud;
     souk_jwt_verifier_free(app->verifier);
     souk_jwt_signer_free(app->signer);
+    auth_oidc_cleanup(app);
 }

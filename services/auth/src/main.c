@@ -1,5 +1,7 @@
-/* auth-service: users, credentials and tokens. main names the service's
- * parts; the skeleton (souk/svc.h) builds, serves and stops them. */
+/* auth-service: users, credentials and tokens, OAuth 2.0 (OpenID Connect
+ * sign-in, machine clients) and the audit log, whose entries from other
+ * services arrive on the audit topic. main names the service's parts; the
+ * skeleton (souk/svc.h) builds, serves and stops them. */
 #include "app.h"
 
 #include <souk/svc.h>
@@ -21,6 +23,10 @@ int main(void)
                                 .database = "souk_auth",
                                 .migrations = souk_migrations,
                                 .bus = true,
+                                .group = "auth-service",
+                                .topics = auth_topics,
+                                .types = auth_types,
+                                .on_event = auth_on_event,
                                 .init = auth_app_init,
                                 .routes = auth_routes_register,
                                 .maintain = maintain,

@@ -164,8 +164,8 @@ static void do_login(souk_http_ctx_t *ctx, void *ud)
         return;
     auth_session_result_t *r = result_slot(ctx);
     char *trimmed = auth_trim(souk_arena_strdup(ctx->arena, email));
-    reply_session(ctx, app, auth_login(app, trimmed, password, ctx->client_ip, r), r,
-                  "invalid email or password");
+    reply_session(ctx, app, auth_login(app, trimmed, password, ctx->client_ip, ctx->request_id, r),
+                  r, "invalid email or password");
 }
 
 /* Reads {"refresh_token": "..."}; replies 400 and returns NULL when absent. */
@@ -220,7 +220,7 @@ static void do_me(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     souk_claims_t claims;
-    if (!souk_auth_require(ctx, app->verifier, 0, &claims))
+    if (!auth_require(ctx, app, 0, &claims))
         return;
     souk_db_conn_t *c = souk_svc_conn(ctx, app->db);
     if (!c)
@@ -236,11 +236,52 @@ static void do_me(souk_http_ctx_t *ctx, void *ud)
     auth_user_cleanup(&u);
 }
 
+/* The keys, and the machine clients whose tokens must be refused: every
+ * verifier fetches this every few seconds, so it is cached only briefly. */
 static void do_jwks(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
-    souk_http_set_header(ctx, "Cache-Control", "public, max-age=300");
-    souk_http_reply_json(ctx, 200, souk_jwt_signer_jwks(app->signer));
+    json_t *jwks = NULL;
+    souk_err_t err = auth_jwks(app, &jwks);
+    if (err) {
+        souk_svc_fail(ctx, err);
+        return;
+    }
+    souk_http_set_header(ctx, "Cache-Control", "public, max-age=5");
+    souk_http_reply_json(ctx, 200, jwks);
+}
+
+/* GET /auth/roles: the role table, for any signed-in caller. */
+static void do_roles(souk_http_ctx_t *ctx, void *ud)
+{
+    auth_app_t *app = ud;
+    souk_claims_t claims;
+    if (auth_require(ctx, app, 0, &claims))
+        souk_http_reply_json(ctx, 200, souk_roles_table_json());
+}
+
+/* POST /auth/oauth/exchange {code}: the one-time code of an OpenID Connect
+ * sign-in for the same answer as a login. */
+static void do_exchange(souk_http_ctx_t *ctx, void *ud)
+{
+    auth_app_t *app = ud;
+    json_t *body = souk_http_body_object(ctx);
+    if (!body)
+        return;
+    souk_valid_t v;
+    souk_valid_init(&v);
+    const char *code = NULL;
+    souk_valid_known(&v, body, (const char *const[]){"code", NULL});
+    souk_valid_string(&v, body, "code", SOUK_FIELD_REQUIRED, 1, 128, &code);
+    bool ok = souk_valid_ok(&v);
+    if (!ok)
+        souk_valid_reply(ctx, &v);
+    souk_valid_cleanup(&v);
+    if (!ok)
+        return;
+    auth_session_result_t *r = result_slot(ctx);
+    reply_session(ctx, app, auth_login_code(app, code, r), r,
+                  "the login code is invalid, used or expired");
 }
 
 void auth_routes_register(souk_http_server_t *srv, void *app)
@@ -251,5 +292,10 @@ void auth_routes_register(souk_http_server_t *srv, void *app)
     souk_http_route(srv, "POST", "/auth/logout", do_logout, app);
     souk_http_route(srv, "GET", "/auth/me", do_me, app);
     souk_http_route(srv, "GET", "/.well-known/jwks.json", do_jwks, app);
+    souk_http_route(srv, "GET", "/auth/roles", do_roles, app);
+    souk_http_route(srv, "POST", "/auth/oauth/exchange", do_exchange, app);
     auth_user_routes_register(srv, app);
+    auth_client_routes_register(srv, app);
+    auth_oidc_routes_register(srv, app);
+    auth_audit_routes_register(srv, app);
 }

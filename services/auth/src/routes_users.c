@@ -1,9 +1,11 @@
 /* routes_users.c: the /users routes (ARCHITECTURE.md §4, users). Someone
- * else's account does not exist for a customer (404). An admin's decision
- * (roles, disabling, acting on another account) is checked against the
- * caller as the database has them now, not only against the token: a
- * disabled or demoted admin's unexpired token grants nothing. Password
- * hashes are computed with no database connection held. */
+ * else's account does not exist for a caller without users:read (404);
+ * changing it needs users:write (403). Such a decision (roles, disabling,
+ * acting on another account) is checked against the caller as the database
+ * has them now, not only against the token: a disabled or demoted admin's
+ * unexpired token grants nothing. Role and status changes and deletions
+ * are audited in their transaction. Password hashes are computed with no
+ * database connection held. */
 #include "app.h"
 
 #include <souk/svc.h>
@@ -15,7 +17,7 @@ static void do_users_list(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     souk_claims_t claims;
-    if (!souk_auth_require(ctx, app->verifier, SOUK_ROLE_ADMIN, &claims))
+    if (!auth_require(ctx, app, SOUK_PERM_USERS_READ, &claims))
         return;
     souk_valid_t v;
     souk_valid_init(&v);
@@ -39,26 +41,30 @@ static void do_users_list(souk_http_ctx_t *ctx, void *ud)
     souk_valid_cleanup(&v);
 }
 
-/* Resolves /users/:id for the caller: self or admin, else 404 (someone else's
- * account is not acknowledged). Returns the id, or NULL after replying. */
-static const char *target_user(souk_http_ctx_t *ctx, auth_app_t *app, souk_claims_t *claims)
+/* Resolves /users/:id for the caller: self, or someone else with
+ * users:read (else 404: the account is not acknowledged), and perm for
+ * acting on someone else (else 403). Returns the id, or NULL after
+ * replying. */
+static const char *target_user(souk_http_ctx_t *ctx, auth_app_t *app, unsigned perm,
+                               souk_claims_t *claims)
 {
-    if (!souk_auth_require(ctx, app->verifier, 0, claims))
+    if (!auth_require(ctx, app, 0, claims))
         return NULL;
     const char *id = souk_http_param(ctx, "id");
-    bool admin = claims->roles & SOUK_ROLE_ADMIN;
-    if (!souk_uuid_valid(id, strlen(id)) || (!admin && strcasecmp(id, claims->sub) != 0)) {
+    bool self = strcasecmp(id, claims->sub) == 0 && !claims->client;
+    if (!souk_uuid_valid(id, strlen(id)) ||
+        (!self && !souk_claims_can(claims, SOUK_PERM_USERS_READ))) {
         souk_http_problem(ctx, 404, "no such user");
         return NULL;
     }
-    return id;
+    return self || souk_auth_permit(ctx, claims, perm) ? id : NULL;
 }
 
 static void do_user_get(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     souk_claims_t claims;
-    const char *id = target_user(ctx, app, &claims);
+    const char *id = target_user(ctx, app, SOUK_PERM_USERS_READ, &claims);
     souk_db_conn_t *c = id ? souk_svc_conn(ctx, app->db) : NULL;
     if (!c)
         return;
@@ -111,7 +117,9 @@ static bool parse_patch(souk_http_ctx_t *ctx, json_t *body, bool admin, patch_re
             p->roles |= bit;
         }
         if (!ok)
-            souk_valid_error(&v, "roles", "must be a non-empty array of \"customer\", \"admin\"");
+            souk_valid_error(&v, "roles",
+                             "must be a non-empty array of customer, catalog, support, analyst, "
+                             "admin");
         p->patch.roles = &p->roles;
     }
     if (souk_valid_boolean(&v, body, "disabled", 0, &p->disabled))
@@ -120,7 +128,7 @@ static bool parse_patch(souk_http_ctx_t *ctx, json_t *body, bool admin, patch_re
     if (!ok)
         souk_valid_reply(ctx, &v);
     else if (!admin && (roles || p->patch.disabled))
-        souk_http_problem(ctx, 403, "only an admin may change roles or disable accounts");
+        souk_http_problem(ctx, 403, "changing roles or disabling accounts needs users:write");
     ok = ok && (admin || !(roles || p->patch.disabled));
     souk_valid_cleanup(&v);
     return ok;
@@ -130,7 +138,9 @@ static bool parse_patch(souk_http_ctx_t *ctx, json_t *body, bool admin, patch_re
 typedef enum { REFUSED_NONE, REFUSED_NOT_ADMIN, REFUSED_LAST_ADMIN } refusal_t;
 
 typedef struct {
-    const char *id, *caller, *traceparent;
+    const char *id, *traceparent;
+    const souk_claims_t *caller;
+    souk_audit_t audit;  /* the caller, client address and request id */
     bool admin_decision; /* re-read the caller before acting */
     bool deleting;
     const patch_req_t *p;
@@ -138,18 +148,35 @@ typedef struct {
     auth_user_t cur, updated;
 } change_t;
 
-/* The caller as the database has them: an enabled admin, or the change is
+/* The caller as the database has them holds users:write, or the change is
  * refused. */
 static souk_err_t check_caller(souk_db_conn_t *c, change_t *x)
 {
-    auth_user_t caller = {0};
-    souk_err_t err = store_user_by_id(c, x->caller, &caller);
-    if (err == SOUK_ENOTFOUND ||
-        (err == SOUK_OK && (caller.disabled || !(caller.roles & SOUK_ROLE_ADMIN)))) {
+    souk_err_t err = auth_caller_can(c, x->caller, SOUK_PERM_USERS_WRITE);
+    if (err == SOUK_EFORBIDDEN)
         x->refused = REFUSED_NOT_ADMIN;
-        err = SOUK_EFORBIDDEN;
-    }
-    auth_user_cleanup(&caller);
+    return err;
+}
+
+/* One audit entry for action on the target account. */
+static souk_err_t audit_change(souk_db_conn_t *c, change_t *x, const char *action)
+{
+    souk_audit_t a = x->audit;
+    a.action = action;
+    a.target_type = "user";
+    a.target_id = x->cur.id;
+    return auth_audit(c, &a);
+}
+
+/* The audit entries of an update: a role change, a status change. */
+static souk_err_t audit_update(souk_db_conn_t *c, change_t *x)
+{
+    const auth_user_patch_t *p = &x->p->patch;
+    souk_err_t err = SOUK_OK;
+    if (p->roles && *p->roles != x->cur.roles)
+        err = audit_change(c, x, "user.roles.change");
+    if (err == SOUK_OK && p->disabled && *p->disabled != x->cur.disabled)
+        err = audit_change(c, x, *p->disabled ? "user.disable" : "user.enable");
     return err;
 }
 
@@ -179,6 +206,8 @@ static souk_err_t change_tx(souk_db_conn_t *c, void *ud)
         err = keeps_an_admin(c, x);
     if (err == SOUK_OK && x->deleting) {
         err = store_user_delete(c, x->id);
+        if (err == SOUK_OK)
+            err = audit_change(c, x, "user.delete");
         return err ? err : auth_emit_user(c, SOUK_EV_USER_DELETED, &x->cur, x->traceparent);
     }
     if (err == SOUK_OK)
@@ -186,6 +215,8 @@ static souk_err_t change_tx(souk_db_conn_t *c, void *ud)
     /* New credentials or a disabled account end every session. */
     if (err == SOUK_OK && (x->p->patch.password_hash || (x->p->patch.disabled && x->p->disabled)))
         err = store_user_tokens_revoke(c, x->id);
+    if (err == SOUK_OK)
+        err = audit_update(c, x);
     if (err == SOUK_OK)
         err = auth_emit_user(c, SOUK_EV_USER_UPDATED, &x->updated, x->traceparent);
     return err;
@@ -240,16 +271,17 @@ static void do_user_patch(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     souk_claims_t claims;
-    const char *id = target_user(ctx, app, &claims);
+    const char *id = target_user(ctx, app, SOUK_PERM_USERS_WRITE, &claims);
     json_t *body = id ? souk_http_body_object(ctx) : NULL;
     patch_req_t p;
-    if (!body || !parse_patch(ctx, body, claims.roles & SOUK_ROLE_ADMIN, &p))
+    if (!body || !parse_patch(ctx, body, souk_claims_can(&claims, SOUK_PERM_USERS_WRITE), &p))
         return;
-    bool self = strcasecmp(id, claims.sub) == 0;
+    bool self = strcasecmp(id, claims.sub) == 0 && !claims.client;
     char tp[SOUK_TRACEPARENT_LEN + 1], hash[SOUK_PASSWORD_HASH_MAX];
     souk_trace_format(&ctx->trace, tp);
     change_t x = {.id = id,
-                  .caller = claims.sub,
+                  .caller = &claims,
+                  .audit = souk_audit_of(ctx, &claims, NULL, NULL, NULL),
                   .traceparent = tp,
                   .admin_decision = !self || p.patch.roles || p.patch.disabled,
                   .p = &p};
@@ -275,15 +307,16 @@ static void do_user_delete(souk_http_ctx_t *ctx, void *ud)
 {
     auth_app_t *app = ud;
     souk_claims_t claims;
-    const char *id = target_user(ctx, app, &claims);
+    const char *id = target_user(ctx, app, SOUK_PERM_USERS_WRITE, &claims);
     if (!id)
         return;
     char tp[SOUK_TRACEPARENT_LEN + 1];
     souk_trace_format(&ctx->trace, tp);
     change_t x = {.id = id,
-                  .caller = claims.sub,
+                  .caller = &claims,
+                  .audit = souk_audit_of(ctx, &claims, NULL, NULL, NULL),
                   .traceparent = tp,
-                  .admin_decision = strcasecmp(id, claims.sub) != 0,
+                  .admin_decision = strcasecmp(id, claims.sub) != 0 || claims.client,
                   .deleting = true};
     souk_err_t err = souk_db_run_tx(app->db, change_tx, &x);
     if (err)

@@ -48,7 +48,7 @@ static souk_err_t issue(auth_app_t *app, souk_db_conn_t *c, const auth_user_t *u
 
 typedef struct {
     auth_app_t *app;
-    const char *email, *client;
+    const char *email, *client, *request_id;
     auth_session_result_t *out;
     bool known;
     char keys[3][KEY_MAX]; /* pair, account, client */
@@ -79,13 +79,33 @@ static souk_err_t login_lookup(souk_db_conn_t *c, void *ud)
     return store_throttle_check(c, l->key_list, &l->out->retry_after);
 }
 
+/* The audit entry of this attempt: the account when the email found one. */
+static souk_err_t login_audit(souk_db_conn_t *c, const login_t *l, bool ok)
+{
+    const char *who = l->known ? l->out->user.id : NULL;
+    souk_audit_t a = {.action = "login",
+                      .actor_id = who,
+                      .target_type = "user",
+                      .target_id = who,
+                      .outcome = ok ? "success" : "failure",
+                      .client_ip = l->client,
+                      .request_id = l->request_id};
+    return auth_audit(c, &a);
+}
+
+/* A refused attempt (throttled, disabled) is audited as a failure. */
+static souk_err_t login_refused(souk_db_conn_t *c, void *ud)
+{
+    return login_audit(c, ud, false);
+}
+
 /* Lease 2 after a failure: count it under every key. */
 static souk_err_t login_failed(souk_db_conn_t *c, void *ud)
 {
     login_t *l = ud;
     const auth_throttle_t *t = &l->app->throttle;
     const int max[3] = {t->max_pair, t->max_account, t->max_client};
-    souk_err_t err = SOUK_OK;
+    souk_err_t err = login_audit(c, l, false);
     for (int i = 0; i < 3 && err == SOUK_OK; i++)
         err = store_throttle_fail(c, l->keys[i], max[i], t->window_s, t->lockout_s);
     return err;
@@ -98,6 +118,8 @@ static souk_err_t login_succeeded(souk_db_conn_t *c, void *ud)
 {
     login_t *l = ud;
     souk_err_t err = store_throttle_clear(c, l->keys[0]);
+    if (err == SOUK_OK)
+        err = login_audit(c, l, true);
     return err ? err : issue(l->app, c, &l->out->user, NULL, &l->out->tokens);
 }
 
@@ -107,19 +129,23 @@ static void count(souk_metric_t *m, const char *result)
 }
 
 auth_session_outcome_t auth_login(auth_app_t *app, const char *email, const char *password,
-                                  const char *client, auth_session_result_t *out)
+                                  const char *client, const char *request_id,
+                                  auth_session_result_t *out)
 {
     memset(out, 0, sizeof(*out));
-    login_t l = {.app = app, .email = email, .client = client, .out = out};
+    login_t l = {
+        .app = app, .email = email, .client = client, .request_id = request_id, .out = out};
     bool ok = false;
     if ((out->err = souk_db_run(app->db, login_lookup, &l)) != SOUK_OK)
         return AUTH_SESSION_FAILED;
     if (out->retry_after > 0) {
         count(app->logins, "throttled");
-        return AUTH_SESSION_THROTTLED;
+        out->err = souk_db_run(app->db, login_refused, &l);
+        return out->err ? AUTH_SESSION_FAILED : AUTH_SESSION_THROTTLED;
     }
     /* Unknown emails pay for one hash too, so timing does not tell. */
     out->err = auth_verify_password(app, l.known ? out->user.password_hash : NULL, password, &ok);
+    /* an account made by a provider has no password: nothing matches it */
     if (out->err == SOUK_ELIMIT)
         return AUTH_SESSION_BUSY;
     if (!ok) {
@@ -129,12 +155,55 @@ auth_session_outcome_t auth_login(auth_app_t *app, const char *email, const char
     }
     if (out->user.disabled) {
         count(app->logins, "disabled");
-        return AUTH_SESSION_DISABLED;
+        out->err = souk_db_run(app->db, login_refused, &l);
+        return out->err ? AUTH_SESSION_FAILED : AUTH_SESSION_DISABLED;
     }
     if ((out->err = souk_db_run_tx(app->db, login_succeeded, &l)) != SOUK_OK)
         return AUTH_SESSION_FAILED;
     count(app->logins, "success");
     return AUTH_SESSION_OK;
+}
+
+/* ---- one-time login codes (OpenID Connect sign-ins) ------------------------ */
+
+typedef struct {
+    auth_app_t *app;
+    const char *code;
+    auth_session_result_t *out;
+    auth_session_outcome_t outcome;
+} code_t;
+
+static souk_err_t code_tx(souk_db_conn_t *c, void *ud)
+{
+    code_t *x = ud;
+    char hash[65], user_id[SOUK_UUID_STRLEN + 1];
+    auth_token_hash(x->code, hash);
+    souk_err_t err = store_login_code_take(c, hash, user_id);
+    x->outcome = AUTH_SESSION_DENIED;
+    if (err == SOUK_ENOTFOUND)
+        return SOUK_OK; /* unknown, spent or expired: the same answer */
+    if (err == SOUK_OK)
+        err = store_user_by_id(c, user_id, &x->out->user);
+    if (err == SOUK_ENOTFOUND)
+        return SOUK_OK; /* deleted meanwhile */
+    if (err == SOUK_OK && x->out->user.disabled) {
+        x->outcome = AUTH_SESSION_DISABLED;
+        return SOUK_OK; /* the code stays spent */
+    }
+    if (err == SOUK_OK)
+        err = issue(x->app, c, &x->out->user, NULL, &x->out->tokens);
+    x->outcome = AUTH_SESSION_OK;
+    return err;
+}
+
+auth_session_outcome_t auth_login_code(auth_app_t *app, const char *code,
+                                       auth_session_result_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    code_t x = {.app = app, .code = code, .out = out};
+    if ((out->err = souk_db_run_tx(app->db, code_tx, &x)) != SOUK_OK)
+        return AUTH_SESSION_FAILED;
+    return x.outcome;
 }
 
 /* ---- refresh and logout --------------------------------------------------- */
@@ -211,7 +280,9 @@ auth_session_outcome_t auth_logout(auth_app_t *app, const char *refresh_token,
 
 static souk_err_t purge(souk_db_conn_t *c, void *ud)
 {
-    return store_purge(c, ((auth_app_t *)ud)->throttle.window_s);
+    auth_app_t *app = ud;
+    souk_err_t err = store_purge(c, app->throttle.window_s);
+    return err ? err : store_oauth_purge(c, app->access_ttl_s + 60);
 }
 
 souk_err_t auth_purge(auth_app_t *app)

@@ -91,7 +91,7 @@ void auth_user_cleanup(auth_user_t *u)
     memset(u, 0, sizeof(*u));
 }
 
-static unsigned roles_from_csv(const char *csv, json_t **arr)
+unsigned store_roles_from_csv(const char *csv, json_t **arr)
 {
     unsigned bits = 0;
     char name[32];
@@ -101,7 +101,8 @@ static unsigned roles_from_csv(const char *csv, json_t **arr)
         bits |= souk_role_parse(name);
         p += n + (p[n] == ',');
     }
-    *arr = souk_roles_json(bits);
+    if (arr)
+        *arr = souk_roles_json(bits);
     return bits;
 }
 
@@ -111,9 +112,9 @@ static void row_to_user(const PGresult *res, int row, auth_user_t *u)
     memset(u, 0, sizeof(*u));
     snprintf(u->id, sizeof(u->id), "%s", PQgetvalue(res, row, 0));
     snprintf(u->email, sizeof(u->email), "%s", PQgetvalue(res, row, 1));
-    u->roles = roles_from_csv(PQgetvalue(res, row, 3), &roles);
+    u->roles = store_roles_from_csv(PQgetvalue(res, row, 3), &roles);
     u->disabled = souk_db_bool(res, row, 4);
-    u->password_hash = souk_strdup(PQgetvalue(res, row, 7));
+    u->password_hash = PQgetisnull(res, row, 7) ? NULL : souk_strdup(PQgetvalue(res, row, 7));
     u->json =
         json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:s}", "id", u->id, "email", u->email, "name",
                   PQgetvalue(res, row, 2), "roles", roles, "disabled", u->disabled, "created_at",
@@ -132,17 +133,26 @@ static souk_err_t one_user(souk_db_conn_t *c, const souk_db_stmt_t *st, int n,
     return err;
 }
 
+/* "customer,catalog": the roles' names in the table's order. */
 static void roles_csv(unsigned roles, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s%s%s", (roles & SOUK_ROLE_CUSTOMER) ? "customer" : "",
-             (roles & SOUK_ROLE_CUSTOMER) && (roles & SOUK_ROLE_ADMIN) ? "," : "",
-             (roles & SOUK_ROLE_ADMIN) ? "admin" : "");
+    json_t *names = souk_roles_json(roles), *n;
+    size_t i, len = 0;
+    out[0] = '\0';
+    json_array_foreach(names, i, n)
+    {
+        int w = snprintf(out + len, cap - len, "%s%s", len ? "," : "", json_string_value(n));
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
+    }
+    json_decref(names);
 }
 
 souk_err_t store_user_insert(souk_db_conn_t *c, const char *email, const char *name,
                              const char *hash, unsigned roles, auth_user_t *out)
 {
-    char id[SOUK_UUID_STRLEN + 1], csv[32];
+    char id[SOUK_UUID_STRLEN + 1], csv[64];
     souk_uuid_v4(id);
     roles_csv(roles, csv, sizeof(csv));
     const char *p[] = {id, email, name ? name : "", hash, csv};
@@ -187,7 +197,7 @@ souk_err_t store_user_list(souk_db_conn_t *c, const char *q, long page, long lim
 souk_err_t store_user_update(souk_db_conn_t *c, const char *id, const auth_user_patch_t *p,
                              auth_user_t *out)
 {
-    char csv[32];
+    char csv[64];
     if (p->roles)
         roles_csv(*p->roles, csv, sizeof(csv));
     const char *params[] = {id, p->name, p->password_hash, p->roles ? csv : NULL,

@@ -1,5 +1,6 @@
 /* Unit tests of auth-service's pure rules: email and password validation,
- * trimming, refresh-token generation and hashing. */
+ * trimming, refresh-token generation and hashing; the OpenID Connect rules
+ * (redirect allow-list, PKCE, id_token claims, verified email). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,6 +89,99 @@ static void test_refresh_tokens(void **state)
     assert_int_equal(strlen(h1), 64);
 }
 
+static void test_redirect_allowlist(void **state)
+{
+    static char *allow[] = {"http://127.0.0.1:8080", "https://shop.example/app/", NULL};
+    auth_app_t app = {.redirect_allow = allow};
+    static const struct {
+        const char *url;
+        bool ok;
+    } cases[] = {
+        {"http://127.0.0.1:8080", true},
+        {"http://127.0.0.1:8080/", true},
+        {"http://127.0.0.1:8080/login/callback?next=/orders", true},
+        {"https://shop.example/app/oauth", true},
+        {"http://127.0.0.1:8080.evil.example/", false},
+        {"http://127.0.0.1:8080@evil.example/", false},
+        {"http://127.0.0.1:80800/", false},
+        {"https://shop.example/application", false},
+        {"https://evil.example/?http://127.0.0.1:8080", false},
+        {"http://127.0.0.1:8080/#code=x", false},
+        {"http://127.0.0.1:8080/ x", false},
+        {"javascript:alert(1)", false},
+        {"", false},
+        {NULL, false},
+    };
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++)
+        if (auth_redirect_allowed(&app, cases[i].url) != cases[i].ok)
+            fail_msg("%s: expected %s", cases[i].url ? cases[i].url : "(null)",
+                     cases[i].ok ? "allowed" : "refused");
+}
+
+/* RFC 7636 appendix B. */
+static void test_pkce(void **state)
+{
+    char challenge[44];
+    auth_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", challenge);
+    assert_string_equal(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    auth_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj", challenge);
+    assert_string_not_equal(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+}
+
+static void test_id_token_claims(void **state)
+{
+    const int64_t now = 1800000000;
+    const char *iss = "https://idp.example", *cid = "souk";
+    struct {
+        json_t *claims;
+        bool ok;
+    } cases[] = {
+        {json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "aud", cid, "sub", "alice", "exp",
+                   (json_int_t)now + 300, "iat", (json_int_t)now, "nonce", "n1"),
+         true},
+        {json_pack("{s:s, s:[ss], s:s, s:s, s:I, s:I, s:s}", "iss", iss, "aud", cid, "other", "azp",
+                   cid, "sub", "alice", "exp", (json_int_t)now + 300, "iat", (json_int_t)now,
+                   "nonce", "n1"),
+         true},
+        {json_pack("{s:s, s:[ss], s:s, s:I, s:I, s:s}", "iss", iss, "aud", cid, "other", "sub",
+                   "alice", "exp", (json_int_t)now + 300, "iat", (json_int_t)now, "nonce", "n1"),
+         false}, /* several audiences and no azp */
+        {json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "aud", "other", "sub", "alice",
+                   "exp", (json_int_t)now + 300, "iat", (json_int_t)now, "nonce", "n1"),
+         false}, /* wrong aud */
+        {json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "https://evil.example", "aud", cid,
+                   "sub", "alice", "exp", (json_int_t)now + 300, "iat", (json_int_t)now, "nonce",
+                   "n1"),
+         false}, /* wrong iss */
+        {json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "aud", cid, "sub", "alice", "exp",
+                   (json_int_t)now + 300, "iat", (json_int_t)now, "nonce", "n2"),
+         false}, /* wrong nonce */
+        {json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", iss, "aud", cid, "sub", "alice", "exp",
+                   (json_int_t)now + 300, "iat", (json_int_t)now),
+         false}, /* no nonce */
+        {json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "aud", cid, "sub", "alice", "exp",
+                   (json_int_t)now - 120, "iat", (json_int_t)now - 900, "nonce", "n1"),
+         false}, /* expired */
+        {json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "aud", cid, "sub", "", "exp",
+                   (json_int_t)now + 300, "iat", (json_int_t)now, "nonce", "n1"),
+         false}, /* empty subject */
+    };
+    for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+        if (auth_oidc_claims_ok(cases[i].claims, iss, cid, "n1", now) != cases[i].ok)
+            fail_msg("case %zu: expected %s", i, cases[i].ok ? "accepted" : "refused");
+        json_decref(cases[i].claims);
+    }
+    json_t *v = json_pack("{s:b}", "email_verified", 1);
+    assert_true(auth_oidc_email_verified(v));
+    json_object_set_new(v, "email_verified", json_string("true"));
+    assert_true(auth_oidc_email_verified(v));
+    json_object_set_new(v, "email_verified", json_false());
+    assert_false(auth_oidc_email_verified(v));
+    json_object_del(v, "email_verified");
+    assert_false(auth_oidc_email_verified(v));
+    json_decref(v);
+}
+
 int main(void)
 {
     if (souk_auth_init() != SOUK_OK)
@@ -97,6 +191,9 @@ int main(void)
         cmocka_unit_test(test_passwords),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_refresh_tokens),
+        cmocka_unit_test(test_redirect_allowlist),
+        cmocka_unit_test(test_pkce),
+        cmocka_unit_test(test_id_token_claims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,7 +94,7 @@ static void make_user(const char *email, const char *password, char id[SOUK_UUID
 static auth_session_outcome_t login(const char *email, const char *pw, const char *client)
 {
     auth_session_result_t r;
-    auth_session_outcome_t o = auth_login(&app, email, pw, client, &r);
+    auth_session_outcome_t o = auth_login(&app, email, pw, client, NULL, &r);
     auth_session_result_cleanup(&r);
     return o;
 }
@@ -104,7 +104,7 @@ static void test_login_and_pair_lock(void **state)
     char id[SOUK_UUID_STRLEN + 1];
     make_user("pair@example.com", "right-password", id);
     auth_session_result_t r;
-    assert_int_equal(auth_login(&app, "PAIR@example.com", "right-password", "10.0.0.1", &r),
+    assert_int_equal(auth_login(&app, "PAIR@example.com", "right-password", "10.0.0.1", NULL, &r),
                      AUTH_SESSION_OK);
     assert_string_equal(r.user.id, id);
     assert_non_null(r.tokens.access);
@@ -163,7 +163,7 @@ static void test_refresh_rotation_and_reuse(void **state)
     char id[SOUK_UUID_STRLEN + 1];
     make_user("rot@example.com", "right-password", id);
     auth_session_result_t r, r2, r3;
-    assert_int_equal(auth_login(&app, "rot@example.com", "right-password", "10.3.0.1", &r),
+    assert_int_equal(auth_login(&app, "rot@example.com", "right-password", "10.3.0.1", NULL, &r),
                      AUTH_SESSION_OK);
     assert_int_equal(auth_refresh(&app, r.tokens.refresh, &r2), AUTH_SESSION_OK);
     assert_string_not_equal(r2.tokens.refresh, r.tokens.refresh);
@@ -185,7 +185,7 @@ static void test_disabled_and_logout(void **state)
     char id[SOUK_UUID_STRLEN + 1], sql[160];
     make_user("dis@example.com", "right-password", id);
     auth_session_result_t r, r2;
-    assert_int_equal(auth_login(&app, "dis@example.com", "right-password", "10.4.0.1", &r),
+    assert_int_equal(auth_login(&app, "dis@example.com", "right-password", "10.4.0.1", NULL, &r),
                      AUTH_SESSION_OK);
     snprintf(sql, sizeof(sql), "UPDATE users SET disabled = true WHERE id = '%s'", id);
     exec_sql(sql);
@@ -195,7 +195,7 @@ static void test_disabled_and_logout(void **state)
     snprintf(sql, sizeof(sql), "UPDATE users SET disabled = false WHERE id = '%s'", id);
     exec_sql(sql);
     auth_session_result_cleanup(&r);
-    assert_int_equal(auth_login(&app, "dis@example.com", "right-password", "10.4.0.1", &r),
+    assert_int_equal(auth_login(&app, "dis@example.com", "right-password", "10.4.0.1", NULL, &r),
                      AUTH_SESSION_OK);
     assert_int_equal(auth_logout(&app, r.tokens.refresh, &r2), AUTH_SESSION_OK);
     assert_int_equal(auth_logout(&app, r.tokens.refresh, &r2), AUTH_SESSION_OK); /* twice */
@@ -210,10 +210,12 @@ static void test_purge(void **state)
     char id[SOUK_UUID_STRLEN + 1];
     make_user("purge@example.com", "right-password", id);
     auth_session_result_t live, old, next, out;
-    assert_int_equal(auth_login(&app, "purge@example.com", "right-password", "10.5.0.1", &live),
-                     AUTH_SESSION_OK);
-    assert_int_equal(auth_login(&app, "purge@example.com", "right-password", "10.5.0.1", &old),
-                     AUTH_SESSION_OK);
+    assert_int_equal(
+        auth_login(&app, "purge@example.com", "right-password", "10.5.0.1", NULL, &live),
+        AUTH_SESSION_OK);
+    assert_int_equal(
+        auth_login(&app, "purge@example.com", "right-password", "10.5.0.1", NULL, &old),
+        AUTH_SESSION_OK);
     assert_int_equal(auth_refresh(&app, live.tokens.refresh, &next), AUTH_SESSION_OK);
     /* old's family is logged out: revoked, with no live token left */
     assert_int_equal(auth_logout(&app, old.tokens.refresh, &out), AUTH_SESSION_OK);
