@@ -4,7 +4,7 @@
 # exits: compose's kafka-init service. Existing topics are left alone.
 set -euo pipefail
 bin=/opt/kafka/bin
-for topic in ${KAFKA_TOPICS:-orders inventory products users}; do
+for topic in ${KAFKA_TOPICS:-orders inventory products users audit}; do
     "$bin/kafka-topics.sh" --bootstrap-server "${KAFKA_BOOTSTRAP:-kafka:9092}" --create \
         --if-not-exists --topic "$topic" --partitions "${KAFKA_PARTITIONS:-4}" \
         --replication-factor 1

@@ -172,7 +172,7 @@ variable "kafka_volume_size" {
 }
 
 variable "kafka_partitions" {
-  description = "Default partitions of a new topic (souk's topics: orders, inventory, products, users)."
+  description = "Default partitions of a new topic (souk's topics: orders, inventory, products, users, audit)."
   type        = number
   default     = 6
 }

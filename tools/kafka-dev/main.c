@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const topics[] = {"orders", "inventory", "products", "users"};
+static const char *const topics[] = {"orders", "inventory", "products", "users", "audit"};
 
 typedef struct {
     rd_kafka_mock_cluster_t *cluster;
