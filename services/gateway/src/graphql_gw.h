@@ -1,0 +1,147 @@
+/* graphql_gw.h: the gateway's GraphQL endpoint (ARCHITECTURE.md §4,
+ * GraphQL) on its internal souk/http.h server, around the engine of
+ * souk/graphql.h: POST /graphql and GET /graphql?query= (graphql.c),
+ * GraphiQL and the SDL (graphql_ui.c), the resolvers that turn the schema's
+ * fields into calls of the REST services with the caller's token
+ * (graphql_resolvers.c), and the host that drives the engine's waves: each
+ * wave's calls at once on a curl multi handle, every Product of a wave in one
+ * batch call, errors of the services as GraphQL errors (graphql_exec.c).
+ *
+ * It holds no data and decides no permission: the services check the token
+ * they are given, as they do for REST, and their 401/403/404 become the
+ * field's UNAUTHENTICATED/FORBIDDEN/NOT_FOUND. Subscriptions are not served. */
+#ifndef GW_GRAPHQL_H
+#define GW_GRAPHQL_H
+
+#include "gateway.h"
+
+#include <souk/graphql.h>
+
+/* What gw_init reads for the endpoint. */
+typedef struct {
+    /* GRAPHIQL_DIR: a node_modules directory holding graphiql, react and
+     * react-dom (docs/node_modules); NULL or missing files: no GraphiQL
+     * (GET /graphql for a browser answers 404), the API still works. */
+    const char *graphiql_dir;
+    /* GRAPHQL_OPERATION_NAMES: comma-separated operation names counted under
+     * their own name in graphql_operations_total, besides the built-in ones
+     * (any other name counts as OTHER). NULL: the built-in ones only. */
+    const char *operation_names;
+} gw_graphql_config_t;
+
+/* Performs n upstream requests at once; souk_http_fetch_all's contract (every
+ * resps[i] is cleaned up by the caller). The gateway's is souk_http_fetch_all
+ * on its client; unit tests answer from fixtures. */
+typedef void (*gw_gql_fetch_fn)(void *ud, const souk_http_request_t *reqs,
+                                souk_http_response_t *resps, souk_err_t *errs, size_t n);
+
+typedef struct gw_graphql_ui gw_graphql_ui_t;
+
+struct gw_graphql {
+    gateway_t *gw;
+    souk_gql_schema_t *schema;
+    souk_gql_resolvers_t *resolvers;
+    souk_gql_limits_t limits;
+    gw_gql_fetch_fn fetch;
+    void *fetch_ud;
+    char **op_names; /* the operation-name label set, NULL-terminated */
+    souk_metric_t *operations, *op_seconds, *resolver_calls, *batch_size;
+    gw_graphql_ui_t *ui; /* NULL without GraphiQL */
+};
+
+/* Builds the endpoint: the schema from the embedded SDL, the resolver table,
+ * the metric families in m, GraphiQL's files when cfg->graphiql_dir has
+ * them. SOUK_EINVAL (logged) when the SDL or the resolver table is broken;
+ * then *out is NULL. Free with gw_graphql_free (NULL ok). Thread-safe once
+ * built. */
+souk_err_t gw_graphql_new(gateway_t *gw, souk_metrics_t *m, const gw_graphql_config_t *cfg,
+                          gw_graphql_t **out) SOUK_MUST_CHECK;
+void gw_graphql_free(gw_graphql_t *g);
+/* Routes GET/POST /graphql, GET /graphql/schema.graphql and GraphiQL's
+ * files (GET /graphql/ui/:file) to gw->graphql. */
+void gw_graphql_routes(souk_http_server_t *srv, gateway_t *gw);
+
+/* ---- one request (graphql_exec.c) ------------------------------------------------------ */
+
+typedef struct {
+    const char *query; /* the document (not NUL-terminated) */
+    size_t query_len;
+    json_t *variables;          /* a JSON object, borrowed; NULL: none */
+    const char *operation_name; /* NULL: none given */
+    bool get;                   /* came by GET: queries only (a mutation is a 405) */
+} gw_gql_params_t;
+
+/* Who asks: what is forwarded to the services. Strings borrowed. */
+typedef struct {
+    const char *bearer;        /* the caller's token, or NULL */
+    const char *request_id;    /* X-Request-Id passed on */
+    const char *client_ip;     /* X-Forwarded-For passed on; the credential limit's key */
+    const souk_trace_t *trace; /* parent of the resolver spans; NULL: a new trace */
+} gw_gql_caller_t;
+
+typedef struct {
+    int status;            /* 200; 400 (refused before execution); 405 (a mutation by GET) */
+    json_t *body;          /* new reference: {errors?, data} for 200, {errors} otherwise */
+    unsigned waves, calls; /* engine waves and upstream HTTP calls made */
+    const char *op_type;   /* "query", "mutation", "subscription", "none" (static) */
+    const char *op_name;   /* its metric label: a known name, "anonymous" or OTHER */
+} gw_gql_result_t;
+
+/* Runs one GraphQL request: parse and validate (with the limits), the
+ * operation, variables and cost, then the waves with their upstream calls,
+ * and counts it in the metrics. Everything refused is refused before any
+ * upstream call. Blocks the calling thread for the calls (each bounded by the
+ * gateway's upstream timeout). */
+void gw_graphql_execute(gw_graphql_t *g, const gw_gql_caller_t *caller, const gw_gql_params_t *p,
+                        gw_gql_result_t *out);
+
+/* The state of one execution, the engine's host pointer: what resolvers read
+ * (info->host) and what the loads of its waves share. */
+typedef struct {
+    gw_graphql_t *g;
+    const gw_gql_caller_t *caller;
+    const char *op_type, *op_name; /* metric labels of the operation */
+    json_t *products;              /* id -> product (or null) loaded so far in this request */
+    unsigned calls;
+} gw_gql_req_t;
+
+/* ---- resolvers (graphql_resolvers.c) ---------------------------------------------------- */
+
+/* The loaders the resolvers ask for, which graphql_exec.c performs:
+ *   GW_GQL_LOAD_REST    one REST call: key "METHOD /path?query", arg
+ *                       {"up": upstream index, "body": JSON (optional),
+ *                        "key": Idempotency-Key (optional), "field":
+ *                        "Type.field" (the metric and span label),
+ *                        "caches": true when the answer is a product to
+ *                        keep, "drops": the id of a product deleted};
+ *                       the value is the answer's JSON (true for an empty
+ *                       2xx answer).
+ *   GW_GQL_LOAD_PRODUCT a product by id (a UUID, checked by the resolver);
+ *                       null when there is none. */
+#define GW_GQL_LOAD_REST    "rest"
+#define GW_GQL_LOAD_PRODUCT "product"
+
+/* Registers souk's resolvers on r. SOUK_ENOTFOUND when the schema lacks a
+ * field of the table (the SDL and the gateway disagree). */
+souk_err_t gw_graphql_resolvers_register(souk_gql_resolvers_t *r) SOUK_MUST_CHECK;
+
+/* The label of a load's field for graphql_resolver_calls_total and the
+ * resolver spans: field ("Query.orders", or "Product" for product loads) when
+ * it is one of the table's loading fields (static storage), else
+ * SOUK_METRIC_OTHER. */
+const char *gw_graphql_field_label(const char *field);
+
+/* ---- GraphiQL and the SDL (graphql_ui.c) ------------------------------------------------ */
+
+/* Loads GraphiQL's files from dir into memory; NULL (logged) when dir is NULL
+ * or a file is missing. Free with gw_graphql_ui_free (NULL ok). */
+gw_graphql_ui_t *gw_graphql_ui_load(const char *dir);
+void gw_graphql_ui_free(gw_graphql_ui_t *ui);
+/* GET /graphql for a browser: the page, or 404 when GraphiQL is not there. */
+void gw_graphql_ui_page(souk_http_ctx_t *ctx, const gw_graphql_ui_t *ui);
+/* GET /graphql/ui/:file */
+void gw_graphql_ui_file(souk_http_ctx_t *ctx, void *ud);
+/* GET /graphql/schema.graphql */
+void gw_graphql_sdl(souk_http_ctx_t *ctx, void *ud);
+
+#endif
