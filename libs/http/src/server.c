@@ -303,7 +303,7 @@ static void metrics(souk_http_ctx_t *ctx, void *ud)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+SOUK_PRINTF(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
