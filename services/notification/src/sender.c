@@ -116,20 +116,28 @@ static mark_kind_t send_one(notify_app_t *app, const notify_claimed_t *d, char *
                : MARK_RETRY;
 }
 
+/* One line per attempt; the delivery id and attempt go in the message, the
+ * outcome in ECS's event.* fields (the log index maps no others). */
 static void log_outcome(const notify_claimed_t *d, mark_kind_t k, const char *error)
 {
-    json_t *f = json_pack("{s:s, s:i, s:b}", "delivery.id", d->id, "delivery.attempts", d->attempts,
-                          "delivery.resend", d->resend);
+    char msg[160];
+    if (k == MARK_SENT)
+        snprintf(msg, sizeof(msg), "email %s sent (attempt %d%s)", d->id, d->attempts,
+                 d->resend ? ", a resend after an interrupted attempt" : "");
+    else if (k == MARK_RETRY)
+        snprintf(msg, sizeof(msg), "email %s not sent (attempt %d); will retry", d->id,
+                 d->attempts);
+    else
+        snprintf(msg, sizeof(msg), "email %s failed for good after %d attempts", d->id,
+                 d->attempts);
+    json_t *f = json_pack("{s:s, s:s}", "event.action", "email-send", "event.outcome",
+                          k == MARK_SENT ? "success" : "failure");
     if (k != MARK_SENT)
         json_object_set_new(f, "error.message", json_string(error));
     souk_log_json(k == MARK_FAILED  ? SOUK_LOG_WARN
                   : k == MARK_RETRY ? SOUK_LOG_INFO
                                     : SOUK_LOG_DEBUG,
-                  NULL,
-                  k == MARK_SENT    ? "email sent"
-                  : k == MARK_RETRY ? "email not sent; will retry"
-                                    : "email failed for good",
-                  f);
+                  NULL, msg, f);
     json_decref(f);
 }
 
