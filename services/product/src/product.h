@@ -102,6 +102,8 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q,
 souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items) SOUK_MUST_CHECK;
 /* Runs the demo catalog's SQL when the table is empty; *seeded says
  * whether it did. Then *items (when seeded) holds every product. */
+/* The metrics collector of reservations_by_status (souk_metrics_add_collector). */
+souk_err_t product_collect_reservations(souk_buf_t *out, void *app);
 souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded,
                            json_t **items) SOUK_MUST_CHECK;
 

@@ -262,3 +262,39 @@ souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded, jso
     *seeded = true;
     return SOUK_OK;
 }
+
+/* reservations_by_status: the inventory's decisions as the database holds
+ * them (exact whatever retries the consumers made), read at scrape time. */
+static const souk_db_stmt_t q_reservations = {
+    "reservation_status_counts", "SELECT status, count(*) FROM reservations GROUP BY status"};
+static const char *const reservation_statuses[] = {"reserved", "rejected", "released", "cancelled"};
+#define NSTATUSES (sizeof(reservation_statuses) / sizeof(reservation_statuses[0]))
+
+static souk_err_t reservation_counts(souk_db_conn_t *c, void *ud)
+{
+    souk_buf_t *out = ud;
+    long long counts[NSTATUSES] = {0};
+    PGresult *res;
+    souk_err_t err = souk_db_query(c, &q_reservations, 0, NULL, &res);
+    if (err)
+        return err;
+    for (int r = 0; r < PQntuples(res); r++)
+        for (size_t s = 0; s < NSTATUSES; s++)
+            if (strcmp(PQgetvalue(res, r, 0), reservation_statuses[s]) == 0)
+                counts[s] = souk_db_int(res, r, 1);
+    PQclear(res);
+    err = souk_buf_appendf(out, "# HELP reservations_by_status Orders' inventory reservations by "
+                                "status.\n# TYPE reservations_by_status gauge\n");
+    for (size_t s = 0; err == SOUK_OK && s < NSTATUSES; s++)
+        err = souk_buf_appendf(out, "reservations_by_status{status=\"%s\"} %lld\n",
+                               reservation_statuses[s], counts[s]);
+    return err;
+}
+
+souk_err_t product_collect_reservations(souk_buf_t *out, void *ud)
+{
+    product_app_t *app = ud;
+    souk_err_t err = souk_db_run(app->db, reservation_counts, out);
+    /* a scrape without these beats a failed scrape; only a full buffer fails */
+    return err == SOUK_ELIMIT ? err : SOUK_OK;
+}
