@@ -36,6 +36,8 @@ OWNERS = {
     "product": "/product-service",
     "user": "/auth-service",
 }
+# souk.audit.recorded.v1 comes from whichever service acted, for its own actions.
+AUDIT_SOURCES = {"/product-service": "product.", "/order-service": "order."}
 TYPE_WORDS = {"uuid", "string", "integer", "boolean", "timestamp", "array", "object", "any"}
 
 
@@ -140,10 +142,14 @@ def check_event(row, spec, expected_key):
     assert type_ok(event["id"], "uuid") or event["id"], where
     assert RFC3339_UTC.match(event["time"]), where
     domain = event["type"].split(".")[1]
-    assert event["source"] == OWNERS[domain], where
+    if domain == "audit":
+        prefix = AUDIT_SOURCES[event["source"]]
+        assert event["data"]["action"].startswith(prefix), where
+    else:
+        assert event["source"] == OWNERS[domain], where
     assert key == expected_key and event["subject"] == expected_key, where
     expected_topic = {"order": "orders", "inventory": "inventory", "product": "products",
-                      "user": "users"}[domain]
+                      "user": "users", "audit": "audit"}[domain]
     assert topic == expected_topic, where
     assert event["type"] in spec, f"{where}: not documented"
     check_members(where, event["data"], spec[event["type"]])
@@ -258,3 +264,28 @@ def test_order_and_inventory_events_match_the_document(spec, session, make_user,
         check_event(row, spec, order["id"])
     for row in wait_events(product_db, rejected["id"], ["souk.inventory.rejected.v1"]):
         check_event(row, spec, rejected["id"])
+
+
+def test_audit_events_match_the_document(spec, session, admin_headers, make_user, make_product):
+    product_db = database("PRODUCT_DATABASE_URL")
+    order_db = database("ORDER_DATABASE_URL")
+    me = expect_json(session.get("/auth/me", headers=admin_headers), 200)["id"]
+    product = make_product(stock=3)
+    rows = wait_events(product_db, product["id"], ["souk.audit.recorded.v1"])
+    audits = [check_event(r, spec, product["id"]) for r in rows
+              if json.loads(r[2])["type"] == "souk.audit.recorded.v1"]
+    assert [a["data"]["action"] for a in audits] == ["product.create"], audits
+    assert audits[0]["data"]["actor_id"] == me and audits[0]["data"]["actor_type"] == "user"
+    assert audits[0]["data"]["target_id"] == product["id"]
+
+    buyer = make_user()
+    order = expect_json(place_order(session, buyer["headers"], (product["id"], 1)), 201)
+    wait_order_settled(session, buyer["headers"], order["id"])
+    expect_json(session.post(f"/orders/{order['id']}/cancel", headers=admin_headers), 200)
+    rows = wait_events(order_db, order["id"], ["souk.audit.recorded.v1"])
+    audits = [check_event(r, spec, order["id"]) for r in rows
+              if json.loads(r[2])["type"] == "souk.audit.recorded.v1"]
+    assert len(audits) == 1, audits
+    data = audits[0]["data"]
+    assert data["action"] == "order.cancel" and data["actor_id"] == me, data
+    assert data["target_type"] == "order" and data["target_id"] == order["id"], data
