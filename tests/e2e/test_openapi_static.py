@@ -56,6 +56,10 @@ UPSTREAM_SERVICE = {
     "UP_ANALYTICS": "analytics",
 }
 
+# Errors that are not problem details by contract: the OAuth 2.0 token
+# endpoint answers RFC 6749 section 5.2 JSON ({"error": "..."}).
+OAUTH_ERRORS = {("POST", "/oauth/token"): {"400", "401"}}
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
 
@@ -81,7 +85,8 @@ def openapi_path(template):
 
 RULE = re.compile(
     r'\{\s*(?:NULL|"(?P<method>[A-Z]+)")\s*,\s*"(?P<path>[^"]+)"\s*,'
-    r"\s*(?P<upstream>UP_\w+)\s*,\s*(?P<access>ACCESS_\w+)\s*(?:,\s*(?:true|false)\s*)?\}"
+    r"\s*(?P<upstream>UP_\w+)\s*,\s*(?P<access>ACCESS_\w+|PERM\(\s*[\w\s|]+\))\s*"
+    r"(?:,\s*(?:true|false)\s*)?\}"
 )
 
 
@@ -96,6 +101,8 @@ def gateway_rules():
     # Every entry must have been understood: a reshaped entry must fail here,
     # not drop out of the comparison.
     assert len(rules) == body.count("{"), f"unparsed entries in rules[]: {body}"
+    for r in rules:  # PERM(...): a valid token holding permissions
+        r["access"] = "ACCESS_PERM" if r["access"].startswith("PERM(") else r["access"]
     assert rules, "rules[] is empty"
     for r in rules:
         assert r["upstream"] in UPSTREAM_SERVICE, f"unknown upstream {r['upstream']} in rules[]"
@@ -375,6 +382,10 @@ def test_errors_are_problem_json(doc):
         for code, response in op["responses"].items():
             if not re.fullmatch(r"[45]\d\d", code):
                 continue
+            if code in OAUTH_ERRORS.get((method, path), ()):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/OAuthError"}, f"{path} {code}"
+                continue
             assert "$ref" in response, f"{method} {path} {code}: use a components/responses entry"
             content = resolve(doc, response).get("content", {})
             assert list(content) == ["application/problem+json"], f"{method} {path} {code}"
@@ -511,8 +522,8 @@ def test_security_matches_gateway_access(doc):
             assert not is_protected(doc, op), f"{where}: public at the gateway but has security"
         else:
             assert is_protected(doc, op), f"{where}: the gateway wants a token; add bearerAuth"
-        if access == "ACCESS_ADMIN":
-            assert "403" in op["responses"], f"{where}: admin only but lists no 403"
+        if access == "ACCESS_PERM":
+            assert "403" in op["responses"], f"{where}: needs a permission but lists no 403"
 
 
 def test_gateway_statuses_are_documented(doc):
@@ -530,7 +541,7 @@ def test_gateway_statuses_are_documented(doc):
         if is_protected(doc, op):
             need |= {"401", "503"}  # no/bad token; token keys not loaded yet
         rule = None if (method, path) in own else first_rule(rules, method, path)
-        if rule and rule["access"] == "ACCESS_ADMIN":
+        if rule and rule["access"] == "ACCESS_PERM":
             need.add("403")
         missing = need - codes
         assert not missing, f"{method} {path} does not list {sorted(missing)}"

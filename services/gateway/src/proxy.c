@@ -31,7 +31,7 @@ static const gw_rule_t rules[] = {
     {NULL, "/auth/oauth/exchange", UP_AUTH, ACCESS_PUBLIC, true},
     {NULL, "/auth/clients", UP_AUTH, PERM(SOUK_PERM_CLIENTS_WRITE), false},
     {NULL, "/auth/clients/:id", UP_AUTH, PERM(SOUK_PERM_CLIENTS_WRITE), false},
-    {NULL, OAUTH_TOKEN, UP_AUTH, ACCESS_PUBLIC, true},
+    {NULL, "/oauth/token", UP_AUTH, ACCESS_PUBLIC, true}, /* OAUTH_TOKEN */
     {NULL, "/audit", UP_AUTH, PERM(SOUK_PERM_AUDIT_READ), false},
     {NULL, "/.well-known/jwks.json", UP_AUTH, ACCESS_PUBLIC, false},
     {NULL, "/.well-known/oauth-authorization-server", UP_AUTH, ACCESS_PUBLIC, false},
