@@ -9,6 +9,11 @@ expect_status(401, 503)
 
 local n = 0
 
+function init(args)
+   -- Each thread its own sequence of emails and addresses.
+   math.randomseed(os.time() * 100 + (thread_index or 0))
+end
+
 function request()
    n = n + 1
    local id = string.format("%08x%04x", math.random(0, 0x7fffffff), n % 0x10000)

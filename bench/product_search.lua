@@ -1,6 +1,7 @@
--- product_search.lua: GET /products?q=WORD&limit=20, rotating through the
--- comma-separated words of BENCH_SEARCH_WORDS (one word: only that one).
--- Every response must be 200.
+-- product_search.lua: GET /products?q=QUERY&limit=20, cycling through the
+-- queries of the file named by BENCH_QUERIES_FILE ("query|matches" lines,
+-- bench/search_queries.sql; only the query is used). Each thread starts at
+-- its own place in the list. Every response must be 200.
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
 expect_status(200)
@@ -9,18 +10,24 @@ local requests = {}
 local next_index = 1
 
 function init(args)
-   local words = os.getenv("BENCH_SEARCH_WORDS") or ""
-   for w in words:gmatch("[^,]+") do
-      if not w:match("^[%w-]+$") then
-         error("product_search.lua: search words are letters, digits and '-', not " .. w)
+   local file = os.getenv("BENCH_QUERIES_FILE")
+   if file == nil or file == "" then
+      error("product_search.lua: BENCH_QUERIES_FILE is not set")
+   end
+   for line in io.lines(file) do
+      local q = line:match("^([^|]+)")
+      if q then
+         if not q:match("^[%w-]+$") then
+            error("product_search.lua: queries are letters, digits and '-', not " .. q)
+         end
+         requests[#requests + 1] = wrk.format("GET", "/products?q=" .. q .. "&limit=20")
       end
-      requests[#requests + 1] = wrk.format("GET", "/products?q=" .. w .. "&limit=20")
    end
    if #requests == 0 then
-      error("product_search.lua: BENCH_SEARCH_WORDS is not set")
+      error("product_search.lua: no queries in " .. file)
    end
-   -- Threads start at different words.
-   next_index = (thread_index or 0) % #requests + 1
+   -- Threads start at different places in the list.
+   next_index = ((thread_index or 1) - 1) * 7919 % #requests + 1
 end
 
 function request()
