@@ -103,6 +103,8 @@ def test_user_changes(session, admin_headers, make_user):
     assert not [e for e in entries(session, admin_headers, actor_id=me)
                 if e["target_id"] == target["id"] and e["action"] not in
                 ("user.roles.change", "user.disable")]
+    # leave no disabled account behind for other tests' listings
+    assert session.delete(f"/users/{target['id']}", headers=admin_headers).status_code == 204
 
 
 def test_product_writes(session, admin_headers, make_product):
