@@ -109,6 +109,12 @@ typedef struct {
 
 /* Stores the order's new state and appends the change to the journal. */
 souk_err_t store_order_change(souk_db_conn_t *c, const an_order_change_t *ch) SOUK_MUST_CHECK;
+/* The same in one statement, but only if the order is in state `assumed`
+ * (AN_UNSEEN: it has no row; AN_PENDING: its row says pending): *applied
+ * says whether it was, so the caller reads the state only when the usual
+ * order of events did not hold. */
+souk_err_t store_order_change_assuming(souk_db_conn_t *c, const an_order_change_t *ch,
+                                       an_status_t assumed, bool *applied) SOUK_MUST_CHECK;
 /* Product projection: the newest event wins (changed_at). data: the
  * product; deleted: only its id. */
 souk_err_t store_product_put(souk_db_conn_t *c, const char *id, json_t *data, bool deleted,

@@ -64,6 +64,23 @@ static bool currency_ok(const char *c)
     return c && strlen(c) == 3 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3;
 }
 
+/* Decides what the event does to an order in state now and stores it. With
+ * guarded (the usual case, now assumed rather than read) the change is
+ * stored only if the order is in that state: *applied says whether it was. */
+static souk_err_t apply(souk_db_conn_t *c, an_order_change_t *ch, const char *type, an_status_t now,
+                        bool placed, const char *confirmed_day, const char *lines, bool guarded,
+                        bool *applied)
+{
+    *applied = !guarded;
+    ch->action = an_order_action(now, placed, type, &ch->next);
+    if (ch->action == AN_IGNORE)
+        return SOUK_OK; /* guarded: the order's real state will say */
+    ch->placed = ch->action == AN_PLACE;
+    ch->confirmed_day = confirmed_day && *confirmed_day ? confirmed_day : ch->day;
+    ch->items = ch->action == AN_SELL || ch->action == AN_UNSELL ? lines : NULL;
+    return guarded ? store_order_change_assuming(c, ch, now, applied) : store_order_change(c, ch);
+}
+
 static souk_err_t on_order(souk_db_conn_t *c, const souk_event_t *ev)
 {
     an_order_change_t ch = {0};
@@ -77,21 +94,25 @@ static souk_err_t on_order(souk_db_conn_t *c, const souk_event_t *ev)
         json_integer_value(total) < 0 || !lines_ok(items, &ch.units) || !event_day(ev, day))
         return SOUK_EINVAL;
     ch.total_cents = json_integer_value(total);
-    an_status_t now;
-    bool placed;
-    souk_err_t err = store_order_state(c, ch.order_id, &now, &placed, confirmed_day);
-    if (err)
-        return err;
-    ch.action = an_order_action(now, placed, ev->type, &ch.next);
-    if (ch.action == AN_IGNORE)
-        return SOUK_OK;
-    ch.placed = ch.action == AN_PLACE;
     ch.day = day;
-    ch.confirmed_day = confirmed_day[0] ? confirmed_day : day;
-    char *lines = NULL;
-    if (ch.action == AN_SELL || ch.action == AN_UNSELL)
-        ch.items = lines = json_dumps(items, JSON_COMPACT);
-    err = store_order_change(c, &ch);
+    char *lines = json_dumps(items, JSON_COMPACT);
+    bool applied = false;
+    souk_err_t err = SOUK_OK;
+    /* Usually the order is where its event expects it (new for placed,
+     * pending for an outcome): one guarded statement does it. Otherwise, and
+     * for a cancellation (of a pending or a confirmed order alike), the
+     * order's state is read first. */
+    if (strcmp(ev->type, SOUK_EV_ORDER_CANCELLED) != 0) {
+        an_status_t assumed = strcmp(ev->type, SOUK_EV_ORDER_PLACED) == 0 ? AN_UNSEEN : AN_PENDING;
+        err = apply(c, &ch, ev->type, assumed, assumed == AN_PENDING, NULL, lines, true, &applied);
+    }
+    if (err == SOUK_OK && !applied) {
+        an_status_t now;
+        bool placed;
+        err = store_order_state(c, ch.order_id, &now, &placed, confirmed_day);
+        if (err == SOUK_OK)
+            err = apply(c, &ch, ev->type, now, placed, confirmed_day, lines, false, &applied);
+    }
     free(lines);
     return err;
 }

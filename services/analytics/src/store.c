@@ -22,6 +22,20 @@ static const souk_db_stmt_t q_change = {
     " confirmed_day = COALESCE(EXCLUDED.confirmed_day, orders.confirmed_day), updated_at = now())"
     " INSERT INTO changes (kind, day, sale_day, currency, user_id, total_cents, units, items)"
     " VALUES ($7, $8::date, $9::date, $3, $2, $10, $11, $12::jsonb)"};
+/* The same two steps as one statement, guarded by the state assumed. */
+#define JOURNAL_FROM_O                                                                             \
+    " INSERT INTO changes (kind, day, sale_day, currency, user_id, total_cents, units, items)"     \
+    " SELECT $7, $8::date, $9::date, $3, $2, $10, $11, $12::jsonb FROM o"
+static const souk_db_stmt_t q_change_if_new = {
+    "order_change_if_new",
+    "WITH o AS (INSERT INTO orders (order_id, user_id, currency, status, placed, confirmed_day)"
+    " VALUES ($1, $2, $3, $4, $5, $6::date) ON CONFLICT (order_id) DO NOTHING RETURNING "
+    "1)" JOURNAL_FROM_O};
+static const souk_db_stmt_t q_change_if_pending = {
+    "order_change_if_pending",
+    "WITH o AS (UPDATE orders SET status = $4, placed = placed OR $5::boolean,"
+    " confirmed_day = COALESCE($6::date, confirmed_day), updated_at = now()"
+    " WHERE order_id = $1 AND status = 'pending' RETURNING 1)" JOURNAL_FROM_O};
 static const souk_db_stmt_t q_product_put = {
     "product_put",
     "INSERT INTO products (product_id, name, category, price_cents, currency, deleted, changed_at)"
@@ -211,7 +225,8 @@ souk_err_t store_order_state(souk_db_conn_t *c, const char *order_id, an_status_
     return err;
 }
 
-souk_err_t store_order_change(souk_db_conn_t *c, const an_order_change_t *ch)
+static souk_err_t change(souk_db_conn_t *c, const souk_db_stmt_t *st, const an_order_change_t *ch,
+                         bool one)
 {
     char total[24], units[24];
     snprintf(total, sizeof(total), "%lld", ch->total_cents);
@@ -228,7 +243,24 @@ souk_err_t store_order_change(souk_db_conn_t *c, const an_order_change_t *ch)
                        total,
                        units,
                        ch->items};
-    return souk_db_query(c, &q_change, 12, p, NULL);
+    return one ? souk_db_exec_one(c, st, 12, p) : souk_db_query(c, st, 12, p, NULL);
+}
+
+souk_err_t store_order_change(souk_db_conn_t *c, const an_order_change_t *ch)
+{
+    return change(c, &q_change, ch, false);
+}
+
+souk_err_t store_order_change_assuming(souk_db_conn_t *c, const an_order_change_t *ch,
+                                       an_status_t assumed, bool *applied)
+{
+    *applied = false;
+    if (assumed != AN_UNSEEN && assumed != AN_PENDING)
+        return SOUK_OK;
+    souk_err_t err =
+        change(c, assumed == AN_UNSEEN ? &q_change_if_new : &q_change_if_pending, ch, true);
+    *applied = err == SOUK_OK;
+    return err == SOUK_ENOTFOUND ? SOUK_OK : err;
 }
 
 souk_err_t store_product_put(souk_db_conn_t *c, const char *id, json_t *data, bool deleted,
