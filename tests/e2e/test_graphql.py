@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -37,6 +38,7 @@ from conftest import (
     metric,
     place_order,
     wait_orders_settled,
+    wait_until,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -480,6 +482,51 @@ def operations(gw, **labels):
             if all(have.get(k) == v for k, v in labels.items()):
                 total += float(match.group(3))
     return total
+
+
+def test_resolver_spans(session, make_product):
+    """A span per resolver call, under the request's server span, with the
+    operation's type and name; the services' spans in the same trace."""
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    if not endpoint:
+        pytest.skip("OTEL_EXPORTER_OTLP_ENDPOINT is not set")
+    from test_traces import SERVER, Collector, attrs  # noqa: PLC0415 - its collector, on demand
+
+    a, b = make_product(), make_product()
+    collector = Collector(urlsplit(endpoint).port)
+    try:
+        trace_id = uuid.uuid4().hex
+        headers = {"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}
+        body = gql(session, """query ProductPage($a: ID!, $b: ID!) {
+            a: product(id: $a) { name } b: product(id: $b) { name } products(limit: 1) { total }
+          }""", {"a": a["id"], "b": b["id"]}, headers=headers)
+        assert_no_errors(body)
+
+        def complete():
+            spans = collector.trace(trace_id)
+            names = {(s["service"], s["name"]) for s in spans}
+            wanted = {("gateway", "graphql.resolve Product"),
+                      ("gateway", "graphql.resolve Query.products"),
+                      ("product-service", "POST /internal/products/batch"),
+                      ("product-service", "GET /products")}
+            return spans if wanted <= names else None
+
+        spans = wait_until(complete, 30, interval=0.5, what="the GraphQL request's trace")
+    finally:
+        collector.close()
+    by_id = {s["spanId"]: s for s in spans}
+    resolvers = [s for s in spans if s["name"].startswith("graphql.resolve ")]
+    assert sorted(s["name"] for s in resolvers) == [
+        "graphql.resolve Product", "graphql.resolve Query.products"]
+    for span in resolvers:
+        parent = by_id[span["parentSpanId"]]
+        assert (parent["service"], parent["kind"], parent["name"]) == (
+            "gateway", SERVER, "POST /graphql"), parent
+        assert attrs(span)["graphql.operation.type"] == "query"
+        assert attrs(span)["graphql.operation.name"] == "ProductPage"
+    batch = next(s for s in resolvers if s["name"] == "graphql.resolve Product")
+    assert attrs(batch)["souk.graphql.batch.size"] == "2"
+    assert not {a["id"], b["id"]} & {str(v) for s in resolvers for v in attrs(s).values()}
 
 
 def test_metrics_by_operation(session, gw):

@@ -1,6 +1,7 @@
 /* graphql_exec.c: one GraphQL request, as the host of the engine's waves.
- * Parsing, validation, the limits (document size, depth, aliases, cost) and
- * the variables are all decided before the first upstream call; a refusal is
+ * Parsing, validation (once per document text: graphql_docs.c), the limits
+ * (document size, depth, aliases, cost) and the variables are all decided
+ * before the first upstream call; a refusal is
  * a 400 with errors and no data (a mutation that came by GET, a 405). Then
  * each wave's loads become HTTP calls made at once on a curl multi handle
  * (souk_http_fetch_all, on the request's thread): one call per REST load,
@@ -422,16 +423,21 @@ void gw_graphql_execute(gw_graphql_t *g, const gw_gql_caller_t *caller, const gw
                         .op_type = "none",
                         .op_name = "anonymous",
                         .products = json_object()};
-    souk_gql_doc_t *doc = NULL;
+    gw_gql_doc_ref_t *ref = NULL;
+    const souk_gql_doc_t *doc;
     souk_gql_exec_t *ex = NULL;
     json_t *errors = NULL;
     souk_gql_op_t type;
     const char *name = NULL;
+    bool hit = false;
     *out = (gw_gql_result_t){.status = 400};
-    if (souk_gql_document_parse(g->schema, p->query, p->query_len, &g->limits, &doc, &errors)) {
+    if (gw_gql_docs_get(g->docs, g->schema, p->query, p->query_len, &g->limits, &ref, &hit,
+                        &errors)) {
         out->body = json_pack("{s:o}", "errors", errors);
         goto out;
     }
+    souk_metric_inc(g->doc_cache, (const char *[]){hit ? "hit" : "miss"}, 1);
+    doc = gw_gql_doc(ref);
     if (souk_gql_doc_operation(doc, p->operation_name, &type, &name) == SOUK_OK) {
         req.op_type = type_label(type);
         req.op_name = name_label(g, name);
@@ -463,6 +469,6 @@ out:
     souk_metric_observe(g->op_seconds, (const char *[]){req.op_type},
                         (double)(souk_now_mono_ns() - t0) / 1e9);
     souk_gql_exec_free(ex);
-    souk_gql_doc_free(doc);
+    gw_gql_docs_release(g->docs, ref);
     json_decref(req.products);
 }

@@ -36,6 +36,8 @@ typedef void (*gw_gql_fetch_fn)(void *ud, const souk_http_request_t *reqs,
                                 souk_http_response_t *resps, souk_err_t *errs, size_t n);
 
 typedef struct gw_graphql_ui gw_graphql_ui_t;
+typedef struct gw_gql_docs gw_gql_docs_t;
+typedef struct gw_gql_doc_ref gw_gql_doc_ref_t;
 
 struct gw_graphql {
     gateway_t *gw;
@@ -44,8 +46,9 @@ struct gw_graphql {
     souk_gql_limits_t limits;
     gw_gql_fetch_fn fetch;
     void *fetch_ud;
-    char **op_names; /* the operation-name label set, NULL-terminated */
-    souk_metric_t *operations, *op_seconds, *resolver_calls, *batch_size;
+    char **op_names;     /* the operation-name label set, NULL-terminated */
+    gw_gql_docs_t *docs; /* parsed documents by text */
+    souk_metric_t *operations, *op_seconds, *resolver_calls, *batch_size, *doc_cache;
     gw_graphql_ui_t *ui; /* NULL without GraphiQL */
 };
 
@@ -104,6 +107,28 @@ typedef struct {
     json_t *products;              /* id -> product (or null) loaded so far in this request */
     unsigned calls;
 } gw_gql_req_t;
+
+/* ---- parsed documents (graphql_docs.c) ------------------------------------------------ */
+
+#define GW_GQL_DOC_CACHE_SLOTS 512  /* documents kept at most */
+#define GW_GQL_DOC_CACHE_TEXT  4096 /* bytes of text of a document that is kept */
+
+/* A cache of slots documents (0: 1). Thread-safe. Free with
+ * gw_gql_docs_free (NULL ok) once no execution holds a document of it. */
+gw_gql_docs_t *gw_gql_docs_new(size_t slots);
+void gw_gql_docs_free(gw_gql_docs_t *c);
+/* The document of text (len bytes), parsed and validated with lim: the one
+ * kept for the same text (*hit true), or parsed now and kept when it is
+ * valid and short enough. SOUK_OK with *out, a reference the caller gives
+ * back with gw_gql_docs_release; otherwise souk_gql_document_parse's error
+ * and *errors, and nothing kept. */
+souk_err_t gw_gql_docs_get(gw_gql_docs_t *c, const souk_gql_schema_t *schema, const char *text,
+                           size_t len, const souk_gql_limits_t *lim, gw_gql_doc_ref_t **out,
+                           bool *hit, json_t **errors) SOUK_MUST_CHECK;
+/* The document of a reference (valid until it is released). */
+const souk_gql_doc_t *gw_gql_doc(const gw_gql_doc_ref_t *r);
+/* Gives a reference back (NULL ok). */
+void gw_gql_docs_release(gw_gql_docs_t *c, gw_gql_doc_ref_t *r);
 
 /* ---- resolvers (graphql_resolvers.c) ---------------------------------------------------- */
 

@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../src/graphql_gw.h"
 
@@ -76,7 +78,9 @@ static souk_err_t answer(const char *method, const char *path, const char *body,
     snprintf(key, sizeof(key), "%s %s", method, path);
     if (fake.batch_down && (strstr(path, "/internal/products/batch") ||
                             (!strncmp(path, "/products/", 10) && strlen(path) == 46))) {
-        respond(r, 503, json_pack("{s:s}", "detail", "database secrets at 10.0.0.1:5432"));
+        json_t *down = json_pack("{s:s}", "detail", "database secrets at 10.0.0.1:5432");
+        respond(r, 503, down);
+        json_decref(down);
         return SOUK_OK;
     }
     if (!strcmp(key, "POST /internal/products/batch")) {
@@ -719,6 +723,95 @@ static void test_bad_operation_names(void **state)
     assert_null(other);
 }
 
+/* Documents: the same text is parsed once and shared; an evicted document
+ * lives while an execution holds it; refusals and long texts are not kept. */
+static void test_document_cache(void **state)
+{
+    (void)state;
+    gw_gql_docs_t *c = gw_gql_docs_new(1); /* one slot: every new text evicts */
+    const char *a = "{ me { id } }", *b = "{ products { total } }";
+    gw_gql_doc_ref_t *r1, *r2, *r3;
+    bool hit;
+    json_t *errors = NULL;
+    assert_int_equal(gw_gql_docs_get(c, g->schema, a, strlen(a), NULL, &r1, &hit, &errors), 0);
+    assert_false(hit);
+    assert_int_equal(gw_gql_docs_get(c, g->schema, a, strlen(a), NULL, &r2, &hit, &errors), 0);
+    assert_true(hit);
+    assert_ptr_equal(gw_gql_doc(r1), gw_gql_doc(r2));
+    assert_int_equal(gw_gql_docs_get(c, g->schema, b, strlen(b), NULL, &r3, &hit, &errors), 0);
+    assert_false(hit);
+    /* a was evicted but r1 and r2 still hold it */
+    souk_gql_op_t type;
+    assert_int_equal(souk_gql_doc_operation(gw_gql_doc(r1), NULL, &type, NULL), SOUK_OK);
+    gw_gql_docs_release(c, r1);
+    gw_gql_docs_release(c, r2);
+    gw_gql_docs_release(c, r3);
+    assert_int_equal(gw_gql_docs_get(c, g->schema, a, strlen(a), NULL, &r1, &hit, &errors), 0);
+    assert_false(hit);
+    gw_gql_docs_release(c, r1);
+    /* refused: an error every time, nothing kept */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gw_gql_docs_get(c, g->schema, "{ nope }", 8, NULL, &r1, &hit, &errors),
+                         SOUK_EINVAL);
+        assert_null(r1);
+        json_decref(errors);
+    }
+    assert_int_equal(gw_gql_docs_get(c, g->schema, a, strlen(a), NULL, &r1, &hit, &errors), 0);
+    assert_true(hit);
+    gw_gql_docs_release(c, r1);
+    /* longer than GW_GQL_DOC_CACHE_TEXT: parsed each time */
+    char *long_doc = calloc(1, GW_GQL_DOC_CACHE_TEXT + 64);
+    memset(long_doc, ' ', GW_GQL_DOC_CACHE_TEXT + 32);
+    memcpy(long_doc, "{ __typename }", 14);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(
+            gw_gql_docs_get(c, g->schema, long_doc, strlen(long_doc), NULL, &r1, &hit, &errors), 0);
+        assert_false(hit);
+        gw_gql_docs_release(c, r1);
+    }
+    free(long_doc);
+    gw_gql_docs_free(c);
+}
+
+typedef struct {
+    const char *query;
+    int ok;
+} worker_t;
+
+static void *execute_many(void *p)
+{
+    worker_t *w = p;
+    for (int i = 0; i < 200; i++) {
+        gw_gql_caller_t caller = {.request_id = "r"};
+        gw_gql_params_t params = {.query = w->query, .query_len = strlen(w->query)};
+        gw_gql_result_t r;
+        gw_graphql_execute(g, &caller, &params, &r);
+        w->ok += r.status == 200 && !json_object_get(r.body, "errors");
+        json_decref(r.body);
+    }
+    return NULL;
+}
+
+/* Executions on several threads share the cached documents. */
+static void test_documents_shared_by_threads(void **state)
+{
+    (void)state;
+    const char *queries[] = {"{ a: __typename b: __type(name: \"Product\") { name } }",
+                             "query Q { __schema { queryType { name } } }"};
+    enum { N = 4 };
+    pthread_t t[N];
+    worker_t w[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (worker_t){queries[i % 2], 0};
+        pthread_create(&t[i], NULL, execute_many, &w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, 200);
+    }
+    assert_int_equal(json_array_size(fake.calls), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +834,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_introspection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_operation_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_document_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_documents_shared_by_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

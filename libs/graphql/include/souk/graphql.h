@@ -35,8 +35,10 @@
  *
  * Lifetimes: the schema outlives resolver tables and documents; a document
  * outlives its executions. Thread-safety: a schema and a resolver table are
- * read-only once built and may be shared by threads; a document and an
- * execution belong to one thread at a time. */
+ * read-only once built and may be shared by threads, and so is a document
+ * once parsed (an execution only reads its document, so executions on
+ * several threads may share one, as the gateway's cache of parsed documents
+ * does); an execution belongs to one thread at a time. */
 #ifndef SOUK_GRAPHQL_H
 #define SOUK_GRAPHQL_H
 
