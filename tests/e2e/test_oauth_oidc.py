@@ -53,6 +53,11 @@ from conftest import (
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GLEWLWYD_UP = os.path.join(REPO, "tests", "oidc", "glewlwyd-up")
 
+# The provider's users are <name>@DOMAIN: new addresses on every run, so a
+# stack that ran this before holds no account of theirs.
+DOMAIN = f"{uuid.uuid4().hex[:12]}.example.test"
+ALICE = f"alice@{DOMAIN}"
+
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/glewlwyd"),
                                 reason="glewlwyd is not installed (scripts/deps)")
 
@@ -120,7 +125,8 @@ def idp():
     env = dict(os.environ,
                GLEWLWYD_DIR=os.path.join(run_dir, f"glewlwyd-{uuid.uuid4().hex[:8]}"),
                GLEWLWYD_PORT=str(glewlwyd_port), GLEWLWYD_EXTERNAL_URL=external,
-               GLEWLWYD_REDIRECT_URI=f"{auth}/auth/oauth/glewlwyd/callback")
+               GLEWLWYD_REDIRECT_URI=f"{auth}/auth/oauth/glewlwyd/callback",
+               GLEWLWYD_EMAIL_DOMAIN=DOMAIN)
     done = subprocess.run([GLEWLWYD_UP, "start"], env=env, capture_output=True, text=True,
                           timeout=60)
     try:
@@ -257,7 +263,7 @@ def souk_user(email):
     return rows[0][0] if rows else None
 
 
-BOB = "bob@example.test"
+BOB = f"bob@{DOMAIN}"
 
 
 @pytest.fixture
@@ -285,7 +291,7 @@ def test_full_login_creates_a_customer(session, rp, idp):
     assert resp.headers.get("Cache-Control") == "no-store"
     assert tokens["token_type"] == "Bearer" and tokens["refresh_token"], tokens
     user = tokens["user"]
-    assert user["email"] == "alice@example.test" and user["roles"] == ["customer"], user
+    assert user["email"] == ALICE and user["roles"] == ["customer"], user
     assert user["name"] == "Alice Example", user
     claims = jwt_decode(tokens["access_token"])[1]
     assert claims["sub"] == user["id"] and claims["roles"] == ["customer"], claims
@@ -301,16 +307,16 @@ def test_full_login_creates_a_customer(session, rp, idp):
 
 
 def test_second_login_is_the_same_user(rp, idp):
-    first = souk_user("alice@example.test")
+    first = souk_user(ALICE)
     if first is None:
         got, _, _ = sign_in(rp, idp, "alice")
         expect_json(rp.post("/auth/oauth/exchange", json={"code": got["code"]}), 200)
-        first = souk_user("alice@example.test")
+        first = souk_user(ALICE)
     got, _, _ = sign_in(rp, idp, "alice")
     tokens = expect_json(rp.post("/auth/oauth/exchange", json={"code": got["code"]}), 200)
     assert tokens["user"]["id"] == first
     count = sql(os.environ["AUTH_DATABASE_URL"],
-                "SELECT count(*) FROM users WHERE lower(email) = 'alice@example.test'")
+                "SELECT count(*) FROM users WHERE lower(email) = lower(:'e')", e=ALICE)
     assert count == [["1"]], count
 
 
@@ -361,7 +367,7 @@ def test_tampered_id_token(rp, idp, bob_absent):
         def fn(tokens):
             header, payload, sig = tokens["id_token"].split(".")
             claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-            claims["email"] = "alice@example.test"  # try to become someone else
+            claims["email"] = ALICE  # try to become someone else
             tokens["id_token"] = ".".join([header, b64url(json.dumps(claims).encode()), sig])
             return tokens
         return fn
@@ -408,6 +414,23 @@ def test_provider_says_access_denied(rp, idp, bob_absent):
     resp = rp.get("/auth/oauth/glewlwyd/callback",
                   params={"code": "x", "state": query["state"]}, allow_redirects=False)
     assert_problem(resp, 400)
+
+
+def test_unverified_email_does_not_take_an_account(session, rp, idp):
+    """dave@DOMAIN has a souk account; the provider does not say the
+    address is verified, so signing in there must not reach that account,
+    and no second account can have the address."""
+    email, password = f"dave@{DOMAIN}", "dave-souk-password"
+    resp = session.post("/auth/register", json={"email": email, "password": password})
+    assert resp.status_code in (201, 409), resp.text
+    owner = souk_user(email)
+    location, _ = start(rp, idp)
+    resp = callback(rp, provider_login(idp, location, "dave"))
+    assert resp.status_code == 302, resp.text
+    assert fragment(resp.headers["Location"]) == {"error": "access_denied"}
+    linked = sql(os.environ["AUTH_DATABASE_URL"],
+                 "SELECT count(*) FROM user_identities WHERE user_id = :'id'", id=owner)
+    assert linked == [["0"]] and souk_user(email) == owner
 
 
 def test_reused_login_code(rp, idp):
