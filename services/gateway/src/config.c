@@ -2,6 +2,7 @@
  * threads) and its parts for the skeleton: init, the internal server's
  * routes, readiness, cleanup (the edge's start and stop are in edge.c). */
 #include "gateway.h"
+#include "graphql_gw.h"
 
 #include <souk/http_static.h>
 #include <souk/svc.h>
@@ -85,6 +86,10 @@ souk_err_t gw_init(souk_svc_t *svc, void *ud)
     gw->cors_origins = split_list(souk_env_str("CORS_ORIGINS", NULL));
     gw->ratelimit = gw_ratelimit_new((double)rps, (double)burst);
     gw->credential_limit = gw_ratelimit_new((double)crps, (double)cburst);
+    gw_graphql_config_t gql = {souk_env_str("GRAPHIQL_DIR", SOUK_DEFAULT_GRAPHIQL_DIR),
+                               souk_env_str("GRAPHQL_OPERATION_NAMES", NULL)};
+    if (gw_graphql_new(gw, svc->metrics, &gql, &gw->graphql) != SOUK_OK)
+        return SOUK_EINVAL;
     return gw_web_load(gw, souk_env_str("WEB_DIR", SOUK_DEFAULT_WEB_DIR));
 }
 
@@ -94,6 +99,7 @@ void gw_routes(souk_http_server_t *srv, void *gw)
     souk_http_route(srv, "GET", "/openapi.json", gw_openapi, gw);
     souk_http_route(srv, "GET", "/docs", gw_docs_index, gw);
     souk_http_route(srv, "GET", "/docs/:file", gw_docs_asset, gw);
+    gw_graphql_routes(srv, gw);
     souk_http_set_fallback(srv, gw_web, gw);
 }
 
@@ -122,6 +128,7 @@ void gw_cleanup(void *ud)
 {
     gateway_t *gw = ud;
     souk_router_free(gw->rules);
+    gw_graphql_free(gw->graphql);
     gw_ratelimit_free(gw->ratelimit);
     gw_ratelimit_free(gw->credential_limit);
     souk_free(gw->docs_dir);

@@ -29,6 +29,7 @@ typedef struct {
 } upstream_t;
 
 typedef struct gw_ratelimit gw_ratelimit_t;
+typedef struct gw_graphql gw_graphql_t;
 
 typedef struct {
     upstream_t upstreams[UP__COUNT];
@@ -47,6 +48,7 @@ typedef struct {
     souk_edge_t *edge;
     int edge_upstream[UP__COUNT]; /* the edge's upstream index; -1: not deployed */
     size_t edge_internal;         /* the edge's upstream index of the internal server */
+    gw_graphql_t *graphql;        /* /graphql (graphql_gw.h) */
 } gateway_t;
 
 /* proxy.c */
