@@ -13,7 +13,7 @@ FMT_DIRS  := $(wildcard libs services tools fuzz bench)
 FMT_FILES  = $(if $(FMT_DIRS),$(shell find $(FMT_DIRS) -type f \( -name '*.c' -o -name '*.h' \)),)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build build-asan web run up down test test-tsan bench soak fuzz fmt fmt-check clean
+.PHONY: help deps build build-asan web run up down test test-tsan compose-test bench soak fuzz fmt fmt-check clean
 
 help:
 	@echo "souk targets:"
@@ -26,6 +26,7 @@ help:
 	@echo "  make down        stop the background stack"
 	@echo "  make test        deps, then unit + e2e tests on a fresh stack (scripts/test)"
 	@echo "  make test-tsan   the same under ThreadSanitizer (build/tsan)"
+	@echo "  make compose-test  images + the Compose stack under podman (root), e2e through its gateway, teardown"
 	@echo "  make bench       deps + build, run the load benchmarks (bench/run)"
 	@echo "  make soak        deps + build, a mixed load at half the peak for SOAK_SECONDS (600) and its checks"
 	@echo "  make fuzz        build the libFuzzer targets (build/fuzz, clang), fuzz each FUZZ_SECONDS (30)"
@@ -64,6 +65,10 @@ test: deps
 
 test-tsan: deps
 	SOUK_TSAN=1 scripts/test
+
+compose-test: deps
+	scripts/deps-compose
+	scripts/compose-test
 
 bench: deps build
 	bench/run
@@ -105,6 +110,7 @@ fmt-check:
 # Servers first: their pid files and the PostgreSQL clusters live under .run/
 # (the test stack's inside it, so that one goes first).
 clean:
+	-[ ! -d .run/podman ] || scripts/compose-test clean
 	-SOUK_RUN_DIR=$(CURDIR)/.run/test scripts/stack wipe
 	-SOUK_RUN_DIR=$(CURDIR)/.run scripts/stack down
 	-SOUK_RUN_DIR=$(CURDIR)/.run scripts/stack wipe
