@@ -19,10 +19,15 @@
 # read) through libcurl, and serialises the result. The CPU table says where
 # the cores went.
 
+# shellcheck shell=bash
+# (R, the figures, is bench/run's associative array; TW_PORTS is read by its run_wrk.)
+# shellcheck disable=SC2034,SC2154
+
 GRAPHQL_CONNECTIONS=${BENCH_GRAPHQL_CONNECTIONS:-16 64}
 GRAPHQL_CATALOG=${BENCH_GRAPHQL_CATALOG:-10000}
 TARGET_GRAPHQL_SHARE=70 # GraphQL product by id, % of the REST route's req/s
 
+# shellcheck disable=SC2016 # GraphQL's $id, not the shell's
 GRAPHQL_QUERY='query ProductById($id: ID!) { product(id: $id) { id sku name description priceCents currency stock category createdAt updatedAt } }'
 
 scenario_graphql() {
