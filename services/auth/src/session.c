@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_MAX 400
+/* An account is a user id or a folded email (lower() of at most
+ * AUTH_EMAIL_MAX bytes, which case folding may lengthen by half); a key adds
+ * a prefix and the client's address (at most 45 bytes). */
+#define ACCOUNT_MAX (2 * AUTH_EMAIL_MAX + 1)
+#define KEY_MAX     (ACCOUNT_MAX + 64)
 
 void auth_session_result_cleanup(auth_session_result_t *r)
 {
@@ -68,7 +72,7 @@ static void make_keys(login_t *l, const char *account)
 static souk_err_t login_lookup(souk_db_conn_t *c, void *ud)
 {
     login_t *l = ud;
-    char folded[KEY_MAX];
+    char folded[ACCOUNT_MAX];
     souk_err_t err = store_user_by_email(c, l->email, &l->out->user);
     l->known = err == SOUK_OK;
     if (err == SOUK_ENOTFOUND)
