@@ -233,21 +233,22 @@ static json_t *body_json(const souk_http_response_t *r)
     return json_loadb(r->body.data, r->body.len, 0, NULL);
 }
 
-static void finish_rest(wave_t *w, call_t *c, souk_err_t err, const souk_http_response_t *r,
+/* Answers the call's entry; false (with code and msg) when the call failed. */
+static bool finish_rest(wave_t *w, call_t *c, souk_err_t err, const souk_http_response_t *r,
                         char *msg, size_t cap, souk_gql_code_t *code)
 {
     json_t *v = NULL;
     if (err || r->status < 200 || r->status >= 300) {
         *code = failure(&w->gw->upstreams[c->up], err, r, msg, cap);
         souk_gql_batch_fail(c->b, c->entry, *code, "%s", msg);
-        return;
+        return false;
     }
     if (!(v = body_json(r))) {
         *code = SOUK_GQL_INTERNAL;
         snprintf(msg, cap, "the %s service answered something that is not JSON",
                  w->gw->upstreams[c->up].name);
         souk_gql_batch_fail(c->b, c->entry, *code, "%s", msg);
-        return;
+        return false;
     }
     const char *id = json_string_value(json_object_get(v, "id"));
     if (json_is_true(json_object_get(c->arg, "caches")) && id)
@@ -256,9 +257,12 @@ static void finish_rest(wave_t *w, call_t *c, souk_err_t err, const souk_http_re
     if (drops)
         json_object_set_new(w->req->products, drops, json_null());
     souk_gql_batch_resolve(c->b, c->entry, v);
+    return true;
 }
 
-static void finish_products(wave_t *w, call_t *c, souk_err_t err, const souk_http_response_t *r,
+/* Keeps the products the call brought; false (with code and msg, also kept
+ * for its ids) when it failed. */
+static bool finish_products(wave_t *w, call_t *c, souk_err_t err, const souk_http_response_t *r,
                             char *msg, size_t cap, souk_gql_code_t *code)
 {
     json_t *products = w->req->products, *id, *body = NULL, *p;
@@ -266,7 +270,7 @@ static void finish_products(wave_t *w, call_t *c, souk_err_t err, const souk_htt
     bool one = json_array_size(c->ids) == 1;
     if (!err && one && r->status == 404) {
         json_object_set_new(products, json_string_value(json_array_get(c->ids, 0)), json_null());
-        return;
+        return true;
     }
     if (!err && r->status == 200 && (body = json_loadb(r->body.data, r->body.len, 0, NULL))) {
         if (one) {
@@ -285,7 +289,7 @@ static void finish_products(wave_t *w, call_t *c, souk_err_t err, const souk_htt
                 json_object_set_new(products, json_string_value(id), json_null());
         }
         json_decref(body);
-        return;
+        return true;
     }
     *code = err || r->status != 200 ? failure(&w->gw->upstreams[UP_PRODUCT], err, r, msg, cap)
                                     : SOUK_GQL_INTERNAL;
@@ -296,6 +300,7 @@ static void finish_products(wave_t *w, call_t *c, souk_err_t err, const souk_htt
         json_object_set_new(w->failed, json_string_value(id),
                             json_pack("{s:i, s:s}", "code", (int)*code, "message", msg));
     }
+    return false;
 }
 
 /* Answers every key of a product batch from the request's products, or with
@@ -344,13 +349,11 @@ static void run_calls(wave_t *w)
     for (size_t i = 0; i < w->n; i++) {
         call_t *c = &w->calls[i];
         char msg[MESSAGE_MAX] = "";
-        souk_gql_code_t code = (souk_gql_code_t)-1;
+        souk_gql_code_t code = SOUK_GQL_INTERNAL;
         gw_upstream_count(w->gw, c->up, errs[i], &resps[i], secs);
-        if (c->kind == CALL_REST)
-            finish_rest(w, c, errs[i], &resps[i], msg, sizeof(msg), &code);
-        else
-            finish_products(w, c, errs[i], &resps[i], msg, sizeof(msg), &code);
-        bool failed = code != (souk_gql_code_t)-1;
+        bool failed = c->kind == CALL_REST
+                          ? !finish_rest(w, c, errs[i], &resps[i], msg, sizeof(msg), &code)
+                          : !finish_products(w, c, errs[i], &resps[i], msg, sizeof(msg), &code);
         count(w, c->label, failed ? souk_gql_code_name(code) : "ok");
         if (resps[i].status)
             souk_span_attr_int(&c->span, "http.response.status_code", resps[i].status);
