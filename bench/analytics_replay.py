@@ -12,9 +12,12 @@ publishes.
         cancelled later), 7 % rejected, 3 % cancelled while pending. Seeded:
         the same arguments give the same events.
 
-    analytics_replay.py produce --brokers HOST:PORT --dir DIR
+    analytics_replay.py produce --brokers HOST:PORT --dir DIR [--chunk N --metrics URL]
         Publishes the three files to the products, users and orders topics
-        with kcat (key = the aggregate id, as the services do).
+        with kcat (key = the aggregate id, as the services do). With --chunk,
+        N events at a time, each after analytics-service (--metrics) handled
+        the ones before: the dev broker keeps only the last few megabytes of
+        each partition, so a running service must keep up with a big replay.
 
     analytics_replay.py handled --metrics URL
         Prints how many events analytics-service has handled so far.
@@ -131,15 +134,34 @@ def generate(args):
     print(json.dumps(counts))
 
 
+def kcat(brokers, topic, data):
+    subprocess.run(["kcat", "-P", "-b", brokers, "-t", topic, "-K", "\t",
+                    "-X", "linger.ms=20", "-X", "batch.num.messages=10000"],
+                   input=data, check=True, timeout=600)
+
+
+def wait_handled(url, count, timeout=600):
+    deadline = time.time() + timeout
+    while scrape(url)[0] < count:
+        if time.time() > deadline:
+            sys.exit(f"produce: analytics-service did not reach {count} events handled")
+        time.sleep(0.1)
+
+
 def produce(args):
+    base = scrape(args.metrics)[0] if args.chunk else 0
+    sent = 0
     for topic in TOPICS:
-        path = Path(args.dir) / f"{topic}.tsv"
         t0 = time.monotonic()
-        with open(path, "rb") as f:
-            subprocess.run(["kcat", "-P", "-b", args.brokers, "-t", topic, "-K", "\t",
-                            "-X", "linger.ms=20", "-X", "batch.num.messages=10000"],
-                           stdin=f, check=True, timeout=600)
-        print(f"produce: {topic}: {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        lines = (Path(args.dir) / f"{topic}.tsv").read_bytes().splitlines(keepends=True)
+        step = args.chunk or len(lines) or 1
+        for i in range(0, len(lines), step):
+            if args.chunk:
+                wait_handled(args.metrics, base + sent)
+            kcat(args.brokers, topic, b"".join(lines[i:i + step]))
+            sent += len(lines[i:i + step])
+        print(f"produce: {topic}: {len(lines)} events, {time.monotonic() - t0:.1f} s",
+              file=sys.stderr)
 
 
 SAMPLE = re.compile(r'^(events_handled_total|analytics_journal_rows)(\{[^}]*\})? (\S+)$', re.M)
@@ -201,6 +223,8 @@ def main():
     p = sub.add_parser("produce")
     p.add_argument("--brokers", required=True)
     p.add_argument("--dir", required=True)
+    p.add_argument("--chunk", type=int, default=0, help="events at a time (needs --metrics)")
+    p.add_argument("--metrics", help="analytics-service's base URL")
     h = sub.add_parser("handled")
     h.add_argument("--metrics", required=True, help="analytics-service's base URL")
     w = sub.add_parser("wait")
