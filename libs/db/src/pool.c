@@ -125,23 +125,16 @@ static souk_err_t conn_open(souk_db_pool_t *p, souk_db_conn_t **out)
 
 static souk_err_t acquire(souk_db_pool_t *p, souk_db_conn_t **out);
 
-/* An idle connection has nothing to say; if its socket is readable, the
- * server hung up (or sent an error, or a notice): let libpq read it and
- * tell. One poll(2), no round trip. */
+/* An idle connection has nothing to say: if its socket is readable, the
+ * server is hanging up (pg_terminate_backend, a restart: a FATAL message,
+ * then the end of the stream, which may not have arrived yet) or, rarely,
+ * reports a setting or a notice. Either way it is replaced: telling them
+ * apart would mean waiting for the end that may be on its way. One poll(2),
+ * no round trip. */
 static bool conn_alive(souk_db_conn_t *c)
 {
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
-    /* Read while there is something: a goodbye message comes before the
-     * end of the stream, and only reading that end tells libpq. */
-    for (int i = 0; i < 4; i++) {
-        if (pfd.fd < 0 || PQstatus(c->pg) != CONNECTION_OK)
-            return false;
-        if (poll(&pfd, 1, 0) == 0)
-            return true;
-        if (PQconsumeInput(c->pg) == 0)
-            return false;
-    }
-    return PQstatus(c->pg) == CONNECTION_OK;
+    return pfd.fd >= 0 && PQstatus(c->pg) == CONNECTION_OK && poll(&pfd, 1, 0) == 0;
 }
 
 static void deadline_after(struct timespec *ts, int ms)
