@@ -22,6 +22,7 @@ help:
 	@echo "  make build-asan  build the ASan/UBSan tree ($(ASAN_DIR))"
 	@echo "  make web         build the front end into web/dist (scripts/web-build)"
 	@echo "  make run         deps + build, start the stack in the foreground; Ctrl-C stops it"
+	@echo "                   (OBS=1: also Prometheus and Alertmanager, scripts/obs)"
 	@echo "  make up          deps + build, start the stack in the background"
 	@echo "  make down        stop the background stack"
 	@echo "  make test        deps, then unit + e2e tests on a fresh stack (scripts/test)"
@@ -51,13 +52,16 @@ web:
 	scripts/web-build
 
 # A newcomer's stack shows a small demo catalog (loaded into an empty one).
+# OBS=1 adds Prometheus and Alertmanager (scripts/obs; state under .run/obs).
 run: deps build web
-	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/stack run
+	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/$(if $(OBS),obs,stack) run
 
 up: deps build web
 	PRODUCT_SEED_DEMO=$${PRODUCT_SEED_DEMO:-true} scripts/stack up
+	$(if $(OBS),scripts/obs up)
 
 down:
+	scripts/obs down
 	scripts/stack down
 
 test: deps
@@ -111,7 +115,9 @@ fmt-check:
 # (the test stack's inside it, so that one goes first).
 clean:
 	-[ ! -d .run/podman ] || scripts/compose-test clean
+	-SOUK_RUN_DIR=$(CURDIR)/.run/test scripts/obs down
 	-SOUK_RUN_DIR=$(CURDIR)/.run/test scripts/stack wipe
+	-SOUK_RUN_DIR=$(CURDIR)/.run scripts/obs down
 	-SOUK_RUN_DIR=$(CURDIR)/.run scripts/stack down
 	-SOUK_RUN_DIR=$(CURDIR)/.run scripts/stack wipe
 	rm -rf build .run
