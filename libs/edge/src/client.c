@@ -8,7 +8,9 @@
  * are answered in order; the next is not read while one is in flight. A
  * connection refused mid-request is shut down for writing and drained for a
  * moment (lingering close), so the client reads the answer instead of a
- * reset. */
+ * reset. A deferred request keeps its connection busy until a sub-request's
+ * callback answers it (sub.c); if the client goes first, its sub-requests
+ * are cancelled and its owner told (on_abort) before anything is freed. */
 #include "edge_int.h"
 
 #include <arpa/inet.h>
@@ -189,6 +191,7 @@ static void begin_request(client_t *c)
     memset(x, 0, sizeof(*x));
     x->url = url, x->body = body, x->upreq = upreq, x->hc = hc, x->rh = rh;
     x->url.len = x->body.len = x->upreq.len = 0;
+    souk_edge__list_init(&x->subs);
     souk_edge__hc_reset(&x->hc);
     souk_edge__hc_reset(&x->rh);
     x->c = c;
@@ -206,6 +209,8 @@ static void begin_request(client_t *c)
 static void end_request(client_t *c)
 {
     souk_edge__exchange_t *x = &c->x;
+    json_decref(x->req.log_fields);
+    x->req.log_fields = NULL;
     souk_arena_free(x->req.arena);
     x->req.arena = NULL;
     c->in_request = false;
@@ -499,6 +504,8 @@ static void access_log(souk_edge__exchange_t *x, double seconds)
     json_object_set_new(f, "client.ip", json_string(x->req.client_ip));
     if (x->decision == X_FORWARD)
         json_object_set_new(f, "upstream", json_string(e->ups[x->upstream].name));
+    if (json_is_object(x->req.log_fields))
+        json_object_update_missing(f, x->req.log_fields);
     souk_log_ctx_t lc = {x->req.request_id, x->req.trace.trace_id, x->req.trace.span_id};
     souk_log_json(level, &lc, "request", f);
     json_decref(f);
@@ -597,12 +604,16 @@ void souk_edge_set_header(souk_edge_req_t *req, const char *name, const char *va
                                                  souk_arena_strdup(req->arena, value)};
 }
 
+/* A request is decided once; a deferred one may then only be answered,
+ * which cancels what it still has in flight. */
 static bool decide(souk_edge__exchange_t *x, int decision)
 {
-    if (x->decision) {
+    if (x->decision && !(x->decision == X_DEFER && decision == X_REPLY)) {
         souk_log_error("edge: second decision for %s %s ignored", x->req.method, x->req.route);
         return false;
     }
+    if (x->decision == X_DEFER)
+        souk_edge__subs_cancel(x);
     x->decision = decision;
     return true;
 }
@@ -654,6 +665,12 @@ static bool build_view(souk_edge__exchange_t *x)
         souk_edge__hc_get(&x->hc, i, &h[i].name, &h[i].value);
     r->headers = h;
     r->nheaders = x->hc.n;
+    if (souk_http_proxies_any(c->loop->edge->proxies)) {
+        char ip[INET6_ADDRSTRLEN];
+        souk_http_client_ip(c->loop->edge->proxies, (const struct sockaddr *)&c->peer,
+                            souk_edge_header(r, "X-Forwarded-For"), ip);
+        r->client_ip = souk_arena_strdup(r->arena, ip);
+    }
     const char *rid = souk_edge_header(r, "X-Request-Id");
     if (rid && souk_http_request_id_ok(rid, strlen(rid))) {
         r->request_id = rid;
@@ -692,6 +709,8 @@ static void dispatch(client_t *c)
         problem(x, 500, "internal error");
     } else if (x->decision == X_FORWARD) {
         souk_edge__forward_start(x);
+    } else if (x->decision == X_DEFER) {
+        souk_edge__check_stuck(x);
     }
 }
 
@@ -878,6 +897,8 @@ void souk_edge__client_accept(loop_t *l, int fd, const struct sockaddr_storage *
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->ip, sizeof(c->ip));
     else
         snprintf(c->ip, sizeof(c->ip), "unknown");
+    c->peer = *peer;
+    souk_edge__list_init(&c->x.subs);
     souk_buf_init(&c->out, EDGE_OUT_MAX);
     souk_buf_init(&c->x.url, cfg->url_limit + 1);
     souk_buf_init(&c->x.body, cfg->body_limit + 1);
@@ -929,6 +950,11 @@ void souk_edge__client_close(client_t *c)
     souk_edge__exchange_t *x = &c->x;
     if (x->up)
         souk_edge__upconn_abandon(x->up);
+    if (c->in_request && x->decision == X_DEFER) { /* unanswered: its owner lets go */
+        souk_edge__subs_cancel(x);
+        if (x->on_abort)
+            x->on_abort(&x->req, x->abort_ud);
+    }
     if (x->counted)
         souk_metric_add(l->edge->inflight, (const char *[]){l->edge->service}, -1);
     if (c->in_request)

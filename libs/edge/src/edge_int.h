@@ -1,7 +1,8 @@
 /* edge_int.h: private to libs/edge: the loop, client and upstream
  * connection structures shared by loop.c (threads, epoll, timers,
- * accept, shutdown), client.c (requests, replies, access log) and
- * upstream.c (pooled upstream connections and response relaying). */
+ * accept, shutdown), client.c (requests, replies, access log),
+ * upstream.c (pooled upstream connections and response relaying) and
+ * sub.c (a handler's sub-requests on those connections). */
 #ifndef SOUK_EDGE_INT_H
 #define SOUK_EDGE_INT_H
 
@@ -21,6 +22,17 @@
 #define EDGE_MAX_EXTRA    32           /* handler headers per request */
 #define EDGE_MAX_CONN_TOK 8            /* names listed in Connection */
 #define EDGE_POOL_MAX     256          /* idle connections per upstream and loop */
+#define EDGE_SUB_HEADERS  128          /* response headers of a sub-request */
+
+/* The client-address rule of libs/http (libs/http/src/peer.c). These
+ * declarations belong in souk/http.h; until it carries them they are
+ * repeated here word for word. */
+typedef struct souk_http_proxies souk_http_proxies_t;
+souk_err_t souk_http_proxies_new(const char *list, souk_http_proxies_t **out) SOUK_MUST_CHECK;
+void souk_http_proxies_free(souk_http_proxies_t *p);
+bool souk_http_proxies_any(const souk_http_proxies_t *p);
+void souk_http_client_ip(const souk_http_proxies_t *p, const struct sockaddr *peer, const char *xff,
+                         char *out);
 
 /* ---- intrusive lists and timers ------------------------------------------- */
 
@@ -61,6 +73,10 @@ typedef struct {
 typedef struct souk_edge__loop loop_t;
 typedef struct souk_edge__client client_t;
 typedef struct souk_edge__upconn upconn_t;
+typedef struct souk_edge__sub sub_t;
+
+/* Why an upstream exchange failed. */
+enum { FAIL_BROKEN, FAIL_REFUSED, FAIL_TIMEOUT };
 
 /* Collects header names and values (split across reads as they may be)
  * into one buffer of NUL-terminated strings, by offset until complete. */
@@ -74,7 +90,7 @@ typedef struct {
 
 /* ---- a request and its exchange ---------------------------------------------- */
 
-enum { X_NONE, X_REPLY, X_FORWARD };
+enum { X_NONE, X_REPLY, X_FORWARD, X_DEFER };
 enum { FRAME_NONE, FRAME_LENGTH, FRAME_CHUNKED, FRAME_CLOSE };
 
 struct souk_edge__exchange {
@@ -109,6 +125,33 @@ struct souk_edge__exchange {
     int frame;
     bool head_sent; /* the response head went to the client's queue */
     bool done;      /* the response is complete in the client's queue */
+    /* deferred */
+    node_t subs; /* its sub-requests not delivered yet */
+    size_t nsubs;
+    souk_edge_abort_fn on_abort;
+    void *abort_ud;
+};
+
+/* A sub-request: the request as it goes out, then its response as it is
+ * buffered; owned by its exchange until its callback has run. */
+struct souk_edge__sub {
+    node_t link;  /* in its exchange's subs */
+    node_t ready; /* in the loop's ready list once its outcome is known */
+    struct souk_edge__exchange *x;
+    upconn_t *up; /* the connection it is on, or NULL */
+    size_t upstream;
+    const char *method; /* static label */
+    bool retried, ended;
+    int outcome; /* souk_edge_sub_outcome_t, once known */
+    souk_buf_t req;
+    size_t req_off;
+    hcollect_t rh; /* response headers */
+    souk_buf_t body;
+    int status;
+    uint64_t t0;
+    souk_span_t span;
+    souk_edge_sub_fn done;
+    void *ud;
 };
 
 /* ---- connections --------------------------------------------------------------- */
@@ -135,7 +178,8 @@ struct souk_edge__client {
     struct souk_edge__exchange x;
     souk_buf_t out;
     size_t out_off;
-    char ip[INET6_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN]; /* the peer's address */
+    struct sockaddr_storage peer;
 };
 
 enum { U_CONNECTING, U_SENDING, U_READING, U_IDLE };
@@ -151,7 +195,8 @@ struct souk_edge__upconn {
     http_parser parser;
     char in[EDGE_IN_SIZE];
     size_t in_len;
-    struct souk_edge__exchange *x;
+    struct souk_edge__exchange *x; /* the forwarded request it relays, or */
+    sub_t *s;                      /* the sub-request it serves, or neither (idle) */
 };
 
 /* ---- loops and the engine --------------------------------------------------------- */
@@ -178,6 +223,7 @@ struct souk_edge__loop {
     size_t nclients;
     /* closed this round; freed once no event of the batch can name them */
     node_t dead_clients, dead_upconns;
+    node_t ready; /* sub-requests whose callbacks are due */
     bool stopping;
     uint64_t stop_deadline;
     uint64_t now;
@@ -192,6 +238,7 @@ struct souk_edge {
     unsigned nloops;
     int port;
     souk_metric_t *requests, *durations, *inflight;
+    souk_http_proxies_t *proxies; /* NULL: the peer is the client */
 };
 
 /* loop.c */
@@ -228,6 +275,28 @@ void souk_edge__upconn_close(upconn_t *u);
 void souk_edge__upconn_resume(upconn_t *u);
 /* The client went away mid-exchange: the connection cannot be reused. */
 void souk_edge__upconn_abandon(upconn_t *u);
+/* A connection to upstream i: the most recent idle one, or a new one (then
+ * possibly still connecting); NULL with *err (errno) when none can be had. */
+upconn_t *souk_edge__upconn_get(loop_t *l, size_t i, int *err);
+/* Puts s on u and sends its request once u is connected. */
+void souk_edge__upconn_start_sub(upconn_t *u, sub_t *s);
+/* u is done with its sub-request: back to the pool when reusable and the
+ * response allowed keep-alive, else closed. */
+void souk_edge__upconn_release(upconn_t *u, bool reusable);
+
+/* sub.c */
+/* The sub-request's outcome is known (u already let go of it): counted,
+ * its span ended, and queued for its callback. */
+void souk_edge__sub_failed(sub_t *s, int why);
+/* u read s's whole response: u goes back (reusable or not), s is queued. */
+void souk_edge__sub_response(upconn_t *u, bool reusable);
+extern const http_parser_settings souk_edge__sub_settings;
+/* Runs the callbacks that are due, and the clients they answered. */
+void souk_edge__ready_run(loop_t *l);
+/* Cancels x's sub-requests (no callback); their connections are closed. */
+void souk_edge__subs_cancel(struct souk_edge__exchange *x);
+/* A deferred x that waits on nothing: logged and answered 500. */
+void souk_edge__check_stuck(struct souk_edge__exchange *x);
 
 /* collector (client.c) */
 void souk_edge__hc_init(hcollect_t *h, size_t max_bytes, size_t max_headers);

@@ -180,6 +180,7 @@ static void close_everything(loop_t *l)
 {
     while (!list_empty(&l->clients))
         souk_edge__client_close(container_of(l->clients.next, client_t, all));
+    souk_edge__ready_run(l); /* empty: closing a client cancels its sub-requests */
     for (size_t i = 0; i < l->edge->nups; i++)
         while (!list_empty(&l->pools[i]))
             souk_edge__upconn_close(container_of(l->pools[i].next, upconn_t, pool));
@@ -217,6 +218,7 @@ static void dispatch(loop_t *l, io_t *io, uint32_t events)
         souk_edge__upconn_event(container_of(io, upconn_t, io), events);
         break;
     }
+    souk_edge__ready_run(l); /* sub-requests this event settled */
 }
 
 static void *loop_main(void *p)
@@ -226,6 +228,10 @@ static void *loop_main(void *p)
     l->now = souk_now_mono_ns();
     for (;;) {
         int timeout = run_timers(l);
+        if (!list_empty(&l->ready)) { /* sub-requests that timed out */
+            souk_edge__ready_run(l);
+            timeout = run_timers(l); /* and the clocks their callbacks started */
+        }
         bury(l);
         if (l->stopping && (l->nclients == 0 || l->now >= l->stop_deadline))
             break;
@@ -302,6 +308,7 @@ static souk_err_t loop_init(souk_edge_t *e, loop_t *l)
     souk_edge__list_init(&l->clients);
     souk_edge__list_init(&l->dead_clients);
     souk_edge__list_init(&l->dead_upconns);
+    souk_edge__list_init(&l->ready);
     l->pools = souk_calloc(e->nups ? e->nups : 1, sizeof(node_t));
     l->npool = souk_calloc(e->nups ? e->nups : 1, sizeof(size_t));
     for (size_t i = 0; i < e->nups; i++)
@@ -338,6 +345,7 @@ static void edge_free(souk_edge_t *e)
     }
     souk_free(e->service);
     souk_free(e->bind);
+    souk_http_proxies_free(e->proxies);
     souk_free(e);
 }
 
@@ -354,10 +362,12 @@ souk_err_t souk_edge_start(const souk_edge_config_t *cfg, souk_edge_t **out)
     e->cfg = *cfg;
     defaults(&e->cfg);
     e->service = souk_strdup(cfg->service ? cfg->service : "souk");
+    e->cfg.trusted_proxies = NULL;
+    souk_err_t perr = souk_http_proxies_new(cfg->trusted_proxies, &e->proxies);
     e->bind = souk_strdup(cfg->bind ? cfg->bind : "127.0.0.1");
     e->cfg.upstreams = NULL;
     e->port = cfg->port;
-    souk_err_t err = SOUK_OK;
+    souk_err_t err = perr;
     for (size_t i = 0; i < cfg->nupstreams && err == SOUK_OK; i++) {
         upstream_t *u = &e->ups[e->nups++];
         u->name = souk_strdup(cfg->upstreams[i].name);

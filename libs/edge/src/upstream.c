@@ -7,7 +7,12 @@
  * for HTTP/1.1 clients), reading paused while the client's queue is above
  * its mark (backpressure). Failures become 502/503/504 problems; a pooled
  * connection found closed before any byte of a response gets an idempotent
- * request sent once more on a fresh connection (h2o issue #281). */
+ * request sent once more on a fresh connection (h2o issue #281).
+ *
+ * The same connections serve a handler's sub-requests (sub.c): the
+ * connection's life (connect, send, read, time out, retry, pool) is the
+ * same, only what is done with the response differs (buffered for a
+ * callback instead of relayed). */
 #include "edge_int.h"
 
 #include <errno.h>
@@ -20,8 +25,6 @@
 #include <unistd.h>
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
-enum { FAIL_BROKEN, FAIL_REFUSED, FAIL_TIMEOUT };
 
 static void relay(upconn_t *u);
 
@@ -39,7 +42,10 @@ void souk_edge__upconn_close(upconn_t *u)
     souk_edge__timer_clear(&u->timer);
     if (u->x)
         u->x->up = NULL;
+    if (u->s)
+        u->s->up = NULL;
     u->x = NULL;
+    u->s = NULL;
     close(u->io.fd);
     u->io.fd = -1;
     souk_edge__list_push_back(&l->dead_upconns, &u->pool); /* freed after this batch */
@@ -97,6 +103,7 @@ static void pool_push(upconn_t *u)
     }
     u->state = U_IDLE;
     u->x = NULL;
+    u->s = NULL;
     u->can_read = u->paused = false;
     souk_edge__list_push_front(&l->pools[u->upstream], &u->pool);
     l->npool[u->upstream]++;
@@ -150,20 +157,26 @@ static bool build_request(souk_edge__exchange_t *x)
     return ok;
 }
 
-static void attach(upconn_t *u, souk_edge__exchange_t *x)
+/* A new exchange on u: a fresh response parser and the exchange's clock. */
+static void arm(upconn_t *u)
 {
-    u->x = x;
-    x->up = u;
     u->got_bytes = u->paused = u->can_read = u->broken = false;
     u->in_len = 0;
-    x->upreq_off = 0;
     http_parser_init(&u->parser, HTTP_RESPONSE);
     u->parser.data = u;
-    souk_edge__hc_reset(&x->rh);
     if (u->state == U_CONNECTING)
         souk_edge__timer_set(u->loop, &u->timer, T_CONNECT);
     else
         souk_edge__timer_set(u->loop, &u->timer, T_EXCHANGE);
+}
+
+static void attach(upconn_t *u, souk_edge__exchange_t *x)
+{
+    u->x = x;
+    x->up = u;
+    x->upreq_off = 0;
+    souk_edge__hc_reset(&x->rh);
+    arm(u);
 }
 
 /* ---- outcomes ------------------------------------------------------------------ */
@@ -212,6 +225,19 @@ static void start_on(souk_edge__exchange_t *x, upconn_t *u)
         send_request(u);
 }
 
+void souk_edge__upconn_start_sub(upconn_t *u, sub_t *s)
+{
+    u->s = s;
+    s->up = u;
+    s->req_off = 0;
+    s->status = 0;
+    s->body.len = 0;
+    souk_edge__hc_reset(&s->rh);
+    arm(u);
+    if (u->state != U_CONNECTING)
+        send_request(u);
+}
+
 static void fail_exchange(souk_edge__exchange_t *x, int why)
 {
     const souk_edge_t *e = x->c->loop->edge;
@@ -236,26 +262,59 @@ static void fail_exchange(souk_edge__exchange_t *x, int why)
     souk_edge__fail(x, status, detail);
 }
 
-/* The connection failed under x. A pooled one that failed before any byte
- * of a response may just have been closed by the upstream while idle: an
- * idempotent request goes once more on a fresh connection. */
+/* The exchange on u failed with why. */
+static void fail_job(souk_edge__exchange_t *x, sub_t *s, int why)
+{
+    if (s)
+        souk_edge__sub_failed(s, why);
+    else
+        fail_exchange(x, why);
+}
+
+/* The connection failed under its exchange. A pooled one that failed
+ * before any byte of a response may just have been closed by the upstream
+ * while idle: an idempotent request goes once more on a fresh connection. */
 static void broken(upconn_t *u, int why)
 {
     souk_edge__exchange_t *x = u->x;
-    bool retry = why == FAIL_BROKEN && u->reused && !u->got_bytes && !x->retried &&
-                 idempotent(x->req.method);
+    sub_t *s = u->s;
+    bool *retried = s ? &s->retried : &x->retried;
+    loop_t *l = u->loop;
+    size_t upstream = u->upstream;
+    bool retry = why == FAIL_BROKEN && u->reused && !u->got_bytes && !*retried &&
+                 idempotent(s ? s->method : x->req.method);
     souk_edge__upconn_close(u);
     if (retry) {
         int err = 0;
-        x->retried = true;
-        upconn_t *fresh = connect_new(x->c->loop, x->upstream, &err);
+        *retried = true;
+        upconn_t *fresh = connect_new(l, upstream, &err);
+        if (fresh && s) {
+            souk_edge__upconn_start_sub(fresh, s);
+            return;
+        }
         if (fresh) {
             start_on(x, fresh);
             return;
         }
         why = err == ECONNREFUSED ? FAIL_REFUSED : FAIL_BROKEN;
     }
-    fail_exchange(x, why);
+    fail_job(x, s, why);
+}
+
+upconn_t *souk_edge__upconn_get(loop_t *l, size_t i, int *err)
+{
+    upconn_t *u = pool_pop(l, i);
+    return u ? u : connect_new(l, i, err);
+}
+
+void souk_edge__upconn_release(upconn_t *u, bool reusable)
+{
+    u->x = NULL;
+    u->s = NULL;
+    if (reusable && http_should_keep_alive(&u->parser))
+        pool_push(u);
+    else
+        souk_edge__upconn_close(u);
 }
 
 void souk_edge__forward_start(souk_edge__exchange_t *x)
@@ -267,30 +326,27 @@ void souk_edge__forward_start(souk_edge__exchange_t *x)
         souk_edge__fail(x, 500, "the request could not be forwarded");
         return;
     }
-    upconn_t *u = pool_pop(l, x->upstream);
+    int err = 0;
+    upconn_t *u = souk_edge__upconn_get(l, x->upstream, &err);
     if (!u) {
-        int err = 0;
-        if (!(u = connect_new(l, x->upstream, &err))) {
-            fail_exchange(x,
-                          err == ECONNREFUSED || err == ENETUNREACH ? FAIL_REFUSED : FAIL_BROKEN);
-            return;
-        }
+        fail_exchange(x, err == ECONNREFUSED || err == ENETUNREACH ? FAIL_REFUSED : FAIL_BROKEN);
+        return;
     }
     start_on(x, u);
 }
 
 static void send_request(upconn_t *u)
 {
-    souk_edge__exchange_t *x = u->x;
+    const souk_buf_t *b = u->s ? &u->s->req : &u->x->upreq;
+    size_t *off = u->s ? &u->s->req_off : &u->x->upreq_off;
     if (u->state != U_SENDING) {
         u->state = U_SENDING;
         souk_edge__timer_set(u->loop, &u->timer, T_EXCHANGE);
     }
-    while (x->upreq_off < x->upreq.len) {
-        ssize_t n =
-            send(u->io.fd, x->upreq.data + x->upreq_off, x->upreq.len - x->upreq_off, MSG_NOSIGNAL);
+    while (*off < b->len) {
+        ssize_t n = send(u->io.fd, b->data + *off, b->len - *off, MSG_NOSIGNAL);
         if (n > 0) {
-            x->upreq_off += (size_t)n;
+            *off += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -447,14 +503,19 @@ static void complete(upconn_t *u, bool reusable)
  * with (completed or failed). */
 static bool feed(upconn_t *u, const char *p, size_t n)
 {
-    size_t used = http_parser_execute(&u->parser, &resp_settings, p, n);
+    const http_parser_settings *settings = u->s ? &souk_edge__sub_settings : &resp_settings;
+    size_t used = http_parser_execute(&u->parser, settings, p, n);
     enum http_errno he = HTTP_PARSER_ERRNO(&u->parser);
     if (he == HPE_PAUSED) {
         http_parser_pause(&u->parser, 0);
-        complete(u, n > 0 && used == n); /* bytes after the response: not reusable */
+        bool reusable = n > 0 && used == n; /* bytes after the response: not reusable */
+        if (u->s)
+            souk_edge__sub_response(u, reusable);
+        else
+            complete(u, reusable);
         return false;
     }
-    if (he != HPE_OK || (n == 0 && !u->x->done)) {
+    if (he != HPE_OK || n == 0) { /* a cut, or a response that ended too early */
         broken(u, FAIL_BROKEN);
         return false;
     }
@@ -463,7 +524,7 @@ static bool feed(upconn_t *u, const char *p, size_t n)
 
 static void relay(upconn_t *u)
 {
-    while (u->x && u->can_read && !u->paused) {
+    while ((u->x || u->s) && u->can_read && !u->paused) {
         ssize_t n = recv(u->io.fd, u->in, sizeof(u->in), 0);
         if (n > 0) {
             u->got_bytes = true;
@@ -471,7 +532,7 @@ static void relay(upconn_t *u)
             souk_edge__timer_set(u->loop, &u->timer, T_EXCHANGE);
             if (!feed(u, u->in, (size_t)n))
                 return;
-            if (u->x->c->out.len - u->x->c->out_off > EDGE_OUT_HIGH) {
+            if (u->x && u->x->c->out.len - u->x->c->out_off > EDGE_OUT_HIGH) {
                 u->paused = true; /* the client catches up first */
                 souk_edge__timer_clear(&u->timer);
             }
@@ -517,8 +578,9 @@ static void connected(upconn_t *u)
         err = errno;
     if (err) {
         souk_edge__exchange_t *x = u->x;
+        sub_t *s = u->s;
         souk_edge__upconn_close(u);
-        fail_exchange(x, err == ECONNREFUSED || err == ENETUNREACH ? FAIL_REFUSED : FAIL_BROKEN);
+        fail_job(x, s, err == ECONNREFUSED || err == ENETUNREACH ? FAIL_REFUSED : FAIL_BROKEN);
         return;
     }
     send_request(u);
@@ -565,13 +627,11 @@ void souk_edge__upconn_timeout(upconn_t *u)
         return;
     }
     client_t *c = u->x ? u->x->c : NULL;
-    if (!u->x) {
-        souk_edge__upconn_close(u);
-        return;
-    }
     souk_edge__exchange_t *x = u->x;
+    sub_t *s = u->s;
     souk_edge__upconn_close(u);
-    fail_exchange(x, FAIL_TIMEOUT);
+    if (x || s)
+        fail_job(x, s, FAIL_TIMEOUT);
     if (c)
         souk_edge__client_run(c);
 }

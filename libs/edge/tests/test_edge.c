@@ -5,7 +5,11 @@
  * pipelining and pooling, every smuggling defence, limits and timeouts,
  * upstream failures as 502/503/504 problems, the retry of an idempotent
  * request on a pooled connection the upstream closed, backpressure towards
- * a client that does not read, metrics, and the graceful stop. */
+ * a client that does not read, metrics, and the graceful stop; then a
+ * handler's deferred replies and sub-requests (what goes out, several in
+ * flight at once, chains, every failure as an outcome, the retry on a
+ * pooled connection, cancellation by an early reply or by the client going
+ * away), and the client's address behind trusted proxies. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +39,7 @@
 typedef struct {
     int lfd, port;
     atomic_int accepted, requests;
+    atomic_int delaying, max_delaying; /* /delay requests being served at once */
     atomic_size_t big_sent;
     atomic_bool stop;
     pthread_t thread;
@@ -123,7 +128,12 @@ static void *serve_conn(void *p)
             nanosleep(&(struct timespec){2, 0}, NULL);
             break;
         } else if (strncmp(path, "/delay", 6) == 0) {
+            int now = atomic_fetch_add(&up.delaying, 1) + 1;
+            for (int m = atomic_load(&up.max_delaying);
+                 now > m && !atomic_compare_exchange_weak(&up.max_delaying, &m, now);)
+                ;
             nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+            atomic_fetch_sub(&up.delaying, 1);
             reply(fd, "late");
         } else if (strncmp(path, "/garbage", 8) == 0) {
             send_all(fd, "NOT HTTP AT ALL\r\n\r\n", 19);
@@ -188,10 +198,17 @@ typedef struct {
     int refused_port;
 } fx_t;
 
+static void sub_handler(souk_edge_req_t *req);
+
 static void handler(souk_edge_req_t *req, void *ud)
 {
     souk_edge_set_header(req, "X-Handler", "yes");
-    if (strcmp(req->path, "/reply") == 0) {
+    if (strncmp(req->path, "/sub/", 5) == 0) {
+        req->route = "/sub";
+        sub_handler(req);
+    } else if (strcmp(req->path, "/whoami") == 0) {
+        souk_edge_reply(req, 200, "text/plain", req->client_ip, strlen(req->client_ip));
+    } else if (strcmp(req->path, "/reply") == 0) {
         req->route = "/reply";
         souk_edge_reply(req, 200, "text/plain", req->body ? req->body : "hi",
                         req->body ? req->body_len : 2);
@@ -207,7 +224,191 @@ static void handler(souk_edge_req_t *req, void *ud)
     }
 }
 
-static int setup(void **state)
+/* ---- a handler's sub-requests --------------------------------------------------- */
+
+/* What the sub-request handlers share with the tests (the loop thread
+ * writes, the test thread reads after a response or polls). */
+static atomic_int aborted, late_callbacks;
+
+typedef struct {
+    int pending;
+    bool answered;
+    char text[8][96]; /* one line per sub-request, by index */
+    int n;
+} subs_t;
+
+typedef struct {
+    subs_t *st;
+    int i;
+} sub_ud_t;
+
+static const char *const outcome_name[] = {"ok", "refused", "timeout", "broken"};
+
+static souk_err_t start_sub(souk_edge_req_t *req, subs_t *st, int i, size_t upstream,
+                            const char *method, const char *target, souk_edge_sub_fn done,
+                            size_t max_response)
+{
+    sub_ud_t *ud = souk_arena_alloc(req->arena, sizeof(*ud));
+    *ud = (sub_ud_t){st, i};
+    static const souk_edge_header_t h[] = {
+        {"X-Sub", "1"}, {"Authorization", "Bearer t0k"}, {"Connection", "close"}, {"Host", "evil"}};
+    souk_edge_sub_t sub = {.upstream = upstream,
+                           .method = method,
+                           .target = target,
+                           .headers = h,
+                           .nheaders = SOUK_ARRAY_LEN(h),
+                           .body = strcmp(method, "POST") == 0 ? "{\"a\":1}" : NULL,
+                           .body_len = strcmp(method, "POST") == 0 ? 7 : 0,
+                           .max_response = max_response,
+                           .done = done,
+                           .ud = ud};
+    souk_err_t err = souk_edge_sub_start(req, &sub);
+    if (err == SOUK_OK)
+        st->pending++;
+    return err;
+}
+
+static void reply_lines(souk_edge_req_t *req, subs_t *st)
+{
+    char out[1024] = "";
+    size_t len = 0;
+    for (int i = 0; i < st->n; i++)
+        len += (size_t)snprintf(out + len, sizeof(out) - len, "%s\n", st->text[i]);
+    st->answered = true;
+    souk_edge_reply(req, 200, "text/plain", out, len);
+}
+
+/* Records the outcome; the last one answers with every line. */
+static void collect(souk_edge_req_t *req, const souk_edge_sub_result_t *res, void *p)
+{
+    sub_ud_t *ud = p;
+    subs_t *st = ud->st;
+    if (st->answered)
+        atomic_fetch_add(&late_callbacks, 1);
+    snprintf(st->text[ud->i], sizeof(st->text[0]), "%d %s %d %.40s", ud->i,
+             outcome_name[res->outcome], res->status, res->body);
+    if (--st->pending == 0)
+        reply_lines(req, st);
+}
+
+/* The first outcome answers at once (the others are cancelled). */
+static void first_wins(souk_edge_req_t *req, const souk_edge_sub_result_t *res, void *p)
+{
+    sub_ud_t *ud = p;
+    if (ud->st->answered)
+        atomic_fetch_add(&late_callbacks, 1);
+    ud->st->n = 1;
+    snprintf(ud->st->text[0], sizeof(ud->st->text[0]), "%d %s", ud->i, outcome_name[res->outcome]);
+    reply_lines(req, ud->st);
+}
+
+/* The sub-request's whole response, as the upstream echoed it. */
+static void echo_back(souk_edge_req_t *req, const souk_edge_sub_result_t *res, void *p)
+{
+    (void)p;
+    char x_up[16] = "";
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (strcasecmp(res->headers[i].name, "X-Up") == 0)
+            snprintf(x_up, sizeof(x_up), "%s", res->headers[i].value);
+    souk_edge_set_header(req, "X-Sub-Up", x_up);
+    souk_edge_reply(req, res->status, "text/plain", res->body, res->body_len);
+}
+
+/* A second wave from the first one's callback: GET /once, then method
+ * (the query) /once on the connection the first one left in the pool. */
+static void chain_second(souk_edge_req_t *req, const souk_edge_sub_result_t *res, void *p)
+{
+    sub_ud_t *ud = p;
+    subs_t *st = ud->st;
+    snprintf(st->text[0], sizeof(st->text[0]), "0 %s %d", outcome_name[res->outcome], res->status);
+    st->pending--;
+    st->n = 2;
+    const char *method = req->query ? req->query : "GET";
+    if (start_sub(req, st, 1, 0, method, "/once", collect, 0) != SOUK_OK)
+        souk_edge_problem(req, 500, "second sub-request refused");
+}
+
+static void on_abort(souk_edge_req_t *req, void *ud)
+{
+    (void)req;
+    ((subs_t *)ud)->answered = true;
+    atomic_fetch_add(&aborted, 1);
+}
+
+static void sub_handler(souk_edge_req_t *req)
+{
+    const char *what = req->path + 5;
+    subs_t *st = souk_arena_alloc(req->arena, sizeof(*st));
+    memset(st, 0, sizeof(*st));
+    if (strcmp(what, "notdeferred") == 0) {
+        souk_err_t err = start_sub(req, st, 0, 0, "GET", "/ok", collect, 0);
+        souk_edge_reply(req, 200, "text/plain", souk_strerror(err), strlen(souk_strerror(err)));
+        return;
+    }
+    souk_edge_defer(req, on_abort, st);
+    if (strcmp(what, "echo") == 0) {
+        sub_ud_t *ud = souk_arena_alloc(req->arena, sizeof(*ud));
+        *ud = (sub_ud_t){st, 0};
+        static const souk_edge_header_t h[] = {
+            {"X-Sub", "1"},
+            {"Connection", "close"},
+            {"X-Request-Id", "forged"},
+            {"Host", "evil"},
+            {"Content-Length", "99"},
+            {"Transfer-Encoding", "chunked"},
+            {"traceparent", "00-11111111111111111111111111111111-2222222222222222-01"}};
+        souk_edge_sub_t sub = {.upstream = 0,
+                               .method = "POST",
+                               .target = "/echo/sub?q=1",
+                               .headers = h,
+                               .nheaders = SOUK_ARRAY_LEN(h),
+                               .body = "{\"a\":1}",
+                               .body_len = 7,
+                               .done = echo_back};
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_OK);
+    } else if (strcmp(what, "parallel") == 0) {
+        st->n = 5;
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(start_sub(req, st, i, 0, "GET", "/delay", collect, 0), SOUK_OK);
+    } else if (strcmp(what, "failures") == 0) {
+        st->n = 4;
+        assert_int_equal(start_sub(req, st, 0, 1, "GET", "/x", collect, 0), SOUK_OK);
+        assert_int_equal(start_sub(req, st, 1, 0, "GET", "/slow", collect, 0), SOUK_OK);
+        assert_int_equal(start_sub(req, st, 2, 0, "GET", "/garbage", collect, 0), SOUK_OK);
+        assert_int_equal(start_sub(req, st, 3, 0, "GET", "/big", collect, 1024), SOUK_OK);
+    } else if (strcmp(what, "chain") == 0) {
+        assert_int_equal(start_sub(req, st, 0, 0, "GET", "/once", chain_second, 0), SOUK_OK);
+    } else if (strcmp(what, "early") == 0) {
+        assert_int_equal(start_sub(req, st, 0, 0, "GET", "/ok", first_wins, 0), SOUK_OK);
+        assert_int_equal(start_sub(req, st, 1, 0, "GET", "/slow", first_wins, 0), SOUK_OK);
+    } else if (strcmp(what, "abort") == 0) {
+        assert_int_equal(start_sub(req, st, 0, 0, "GET", "/delay", collect, 0), SOUK_OK);
+        assert_int_equal(start_sub(req, st, 1, 0, "GET", "/slow", collect, 0), SOUK_OK);
+    } else if (strcmp(what, "limits") == 0) {
+        souk_edge_header_t bad_name[] = {{"X Bad", "v"}}, bad_value[] = {{"X-Bad", "a\r\nX: b"}};
+        souk_edge_sub_t sub = {.method = "GET", .target = "/ok", .done = collect};
+        sub.headers = bad_name, sub.nheaders = 1;
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_EINVAL);
+        sub.headers = bad_value;
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_EINVAL);
+        sub.nheaders = 0;
+        sub.target = "http://elsewhere/ok";
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_EINVAL);
+        sub.target = "/ok now";
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_EINVAL);
+        sub.target = "/ok", sub.method = "BREW";
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_EINVAL);
+        sub.method = "GET", sub.upstream = 7;
+        assert_int_equal(souk_edge_sub_start(req, &sub), SOUK_EINVAL);
+        for (int i = 0; i < SOUK_EDGE_MAX_SUBS; i++)
+            assert_int_equal(start_sub(req, st, 0, 0, "GET", "/ok", collect, 0), SOUK_OK);
+        assert_int_equal(start_sub(req, st, 0, 0, "GET", "/ok", collect, 0), SOUK_ELIMIT);
+        st->n = 1;
+    }
+    /* "stuck" and anything else: deferred, waiting on nothing */
+}
+
+static int start_fixture(void **state, const char *trusted)
 {
     fx_t *f = souk_calloc(1, sizeof(*f));
     /* Connection threads of the last test may still be finishing (they
@@ -215,6 +416,8 @@ static int setup(void **state)
     atomic_store(&up.accepted, 0);
     atomic_store(&up.requests, 0);
     atomic_store(&up.big_sent, 0);
+    atomic_store(&up.delaying, 0);
+    atomic_store(&up.max_delaying, 0);
     atomic_store(&up.stop, false);
     up.lfd = listen_any(&up.port);
     pthread_create(&up.thread, NULL, upstream_main, NULL);
@@ -244,10 +447,24 @@ static int setup(void **state)
                               .handler = handler,
                               .metrics = f->metrics,
                               .upstream_requests = f->up_requests,
-                              .upstream_seconds = f->up_seconds};
+                              .upstream_seconds = f->up_seconds,
+                              .trusted_proxies = trusted};
+    atomic_store(&aborted, 0);
+    atomic_store(&late_callbacks, 0);
     assert_int_equal(souk_edge_start(&cfg, &f->edge), SOUK_OK);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return start_fixture(state, NULL);
+}
+
+/* The edge believes X-Forwarded-For from the loopback and 198.51.100.0/24. */
+static int setup_proxies(void **state)
+{
+    return start_fixture(state, "127.0.0.1, 198.51.100.0/24");
 }
 
 static int teardown(void **state)
@@ -748,6 +965,239 @@ static void test_graceful_stop(void **state)
     close(fd);
 }
 
+/* ---- sub-requests ------------------------------------------------------------------ */
+
+#define TRACE "0af7651916cd43dd8448eb211c80319c"
+
+/* What a sub-request sends: its own method, target, headers and body, the
+ * request's id and trace (a span of its own), the client's address; never
+ * the headers the edge owns. The callback sees the response's headers. */
+static void test_sub_request_echo(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f,
+              "GET /sub/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: rid-sub\r\n"
+              "traceparent: 00-" TRACE "-b7ad6b7169203331-01\r\n\r\n",
+              &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "POST /echo/sub?q=1 HTTP/1.1\r\n"));
+    char host[64];
+    snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", up.port);
+    assert_non_null(strstr(r.body, host));
+    assert_non_null(strstr(r.body, "X-Sub: 1\r\n"));
+    assert_non_null(strstr(r.body, "X-Request-Id: rid-sub\r\n"));
+    assert_non_null(strstr(r.body, "X-Forwarded-For: 127.0.0.1\r\n"));
+    assert_non_null(strstr(r.body, "X-Forwarded-Proto: http\r\n"));
+    assert_non_null(strstr(r.body, "Content-Length: 7\r\n\r\n{\"a\":1}"));
+    assert_null(strstr(r.body, "evil"));
+    assert_null(strstr(r.body, "forged"));
+    assert_null(strstr(r.body, "Connection"));
+    assert_null(strstr(r.body, "chunked"));
+    assert_null(strstr(r.body, "99"));
+    assert_null(strstr(r.body, "2222222222222222"));
+    /* the call's span: in the request's trace, a child of the request's span */
+    const char *tp = strstr(r.body, "traceparent: 00-" TRACE "-");
+    assert_non_null(tp);
+    char sub_span[17], req_span[17];
+    snprintf(sub_span, sizeof(sub_span), "%s", tp + 16 + 33);
+    const char *rtp = strstr(r.head, "traceparent: 00-" TRACE "-");
+    assert_non_null(rtp);
+    snprintf(req_span, sizeof(req_span), "%s", rtp + 16 + 33);
+    assert_string_not_equal(sub_span, req_span);
+    assert_string_not_equal(sub_span, "b7ad6b7169203331");
+    assert_non_null(strstr(r.head, "X-Sub-Up: 1\r\n"));
+    assert_non_null(strstr(r.head, "X-Request-Id: rid-sub\r\n"));
+    /* the route the handler named, in the edge's metrics */
+    souk_buf_t out;
+    souk_buf_init(&out, 1 << 20);
+    assert_int_equal(souk_metrics_render(f->metrics, &out), SOUK_OK);
+    assert_non_null(strstr(out.data, "http_requests_total{service=\"test\",method=\"GET\","
+                                     "route=\"/sub\",status=\"200\"} 1"));
+    assert_non_null(strstr(out.data, "up_total{upstream=\"svc\",outcome=\"ok\"} 1"));
+    souk_buf_cleanup(&out);
+}
+
+/* Five at once, on five connections, all in flight together; the next
+ * request's five reuse them from the pool. */
+static void test_sub_requests_in_parallel(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f, "GET /sub/parallel HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "0 ok 200 late\n1 ok 200 late\n2 ok 200 late\n3 ok 200 late\n"
+                                "4 ok 200 late\n");
+    assert_int_equal(atomic_load(&up.max_delaying), 5);
+    assert_int_equal(atomic_load(&up.accepted), 5);
+    roundtrip(f, "GET /sub/parallel HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(atomic_load(&up.requests), 10);
+    assert_int_equal(atomic_load(&up.accepted), 5);
+}
+
+/* Every failure is an outcome for the callback, counted like forwarding's. */
+static void test_sub_request_failures(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f, "GET /sub/failures HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "0 refused 0 \n1 timeout 0 \n2 broken 0 \n3 broken 0 \n");
+    souk_buf_t out;
+    souk_buf_init(&out, 1 << 20);
+    assert_int_equal(souk_metrics_render(f->metrics, &out), SOUK_OK);
+    assert_non_null(strstr(out.data, "up_total{upstream=\"gone\",outcome=\"refused\"} 1"));
+    assert_non_null(strstr(out.data, "up_total{upstream=\"svc\",outcome=\"timeout\"} 1"));
+    assert_non_null(strstr(out.data, "up_total{upstream=\"svc\",outcome=\"error\"} 2"));
+    souk_buf_cleanup(&out);
+}
+
+/* A callback starts the next wave on the connection the last one pooled;
+ * when the upstream closed it meanwhile, a GET goes again on a fresh one,
+ * a POST does not. */
+static void test_sub_chain_and_retry(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f, "GET /sub/chain HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "0 ok 200\n1 ok 200 hello\n");
+    assert_int_equal(atomic_load(&up.accepted), 2);
+    roundtrip(f, "GET /sub/chain?POST HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "0 ok 200\n1 broken 0 \n");
+    assert_int_equal(atomic_load(&up.accepted), 3);
+}
+
+/* Answering cancels the sub-requests still in flight: no callback after
+ * the answer, no outcome counted for them. */
+static void test_sub_early_reply_cancels(void **state)
+{
+    fx_t *f = *state;
+    int fd = dial(f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    resp_t r;
+    uint64_t t0 = souk_now_mono_ns();
+    assert_true(send_all(fd, "GET /sub/early HTTP/1.1\r\n\r\n", 27));
+    read_response(fd, in, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "0 ok\n");
+    assert_true(souk_now_mono_ns() - t0 < 1500 * 1000000ull);     /* /slow takes 2 s */
+    assert_true(send_all(fd, "GET /reply HTTP/1.1\r\n\r\n", 23)); /* the loop goes on */
+    read_response(fd, in, &r);
+    assert_string_equal(r.body, "hi");
+    assert_int_equal(atomic_load(&late_callbacks), 0);
+    souk_buf_t out;
+    souk_buf_init(&out, 1 << 20);
+    assert_int_equal(souk_metrics_render(f->metrics, &out), SOUK_OK);
+    assert_null(strstr(out.data, "outcome=\"timeout\""));
+    souk_buf_cleanup(&out);
+    souk_free(in);
+    close(fd);
+}
+
+static bool poll_until(atomic_int *v, int want, int deadline_ms)
+{
+    uint64_t until = souk_now_mono_ns() + (uint64_t)deadline_ms * 1000000;
+    while (atomic_load(v) < want && souk_now_mono_ns() < until)
+        nanosleep(&(struct timespec){0, 2 * 1000000L}, NULL);
+    return atomic_load(v) >= want;
+}
+
+/* The client goes away (a reset) while both sub-requests are upstream: they
+ * are cancelled, the owner hears of it once, no callback runs; the edge
+ * serves on. */
+static void test_sub_client_gone(void **state)
+{
+    fx_t *f = *state;
+    int fd = dial(f);
+    assert_true(send_all(fd, "GET /sub/abort HTTP/1.1\r\n\r\n", 27));
+    assert_true(poll_until(&up.requests, 2, 3000));
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    assert_true(poll_until(&aborted, 1, 3000));
+    resp_t r;
+    roundtrip(f, "GET /sub/parallel HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(atomic_load(&aborted), 1);
+    assert_int_equal(atomic_load(&late_callbacks), 0);
+}
+
+/* Misuse: a deferred request that waits on nothing is a 500; a sub-request
+ * of a request that is not deferred, or a malformed one, is refused at
+ * once; past SOUK_EDGE_MAX_SUBS in flight, too. */
+static void test_sub_misuse(void **state)
+{
+    fx_t *f = *state;
+    resp_t r;
+    roundtrip(f, "GET /sub/stuck HTTP/1.1\r\n\r\n", &r);
+    assert_problem(&r, 500);
+    roundtrip(f, "GET /sub/notdeferred HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, souk_strerror(SOUK_EINVAL));
+    roundtrip(f, "GET /sub/limits HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "0 ok 200 hello\n");
+    assert_int_equal(atomic_load(&up.requests), SOUK_EDGE_MAX_SUBS);
+}
+
+/* ---- the client's address ------------------------------------------------------------ */
+
+static void whoami(fx_t *f, const char *xff, char *out, size_t cap)
+{
+    char req[256];
+    resp_t r;
+    snprintf(req, sizeof(req), "GET /whoami HTTP/1.1\r\n%s%s%s\r\n", xff ? "X-Forwarded-For: " : "",
+             xff ? xff : "", xff ? "\r\n" : "");
+    roundtrip(f, req, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(out, cap, "%.*s", (int)(cap - 1), r.body);
+}
+
+/* Behind trusted proxies the client is the right-most address they did not
+ * add (libs/http's rule); that is what goes upstream and what limits see. */
+static void test_trusted_proxies(void **state)
+{
+    fx_t *f = *state;
+    char ip[64];
+    whoami(f, NULL, ip, sizeof(ip));
+    assert_string_equal(ip, "127.0.0.1");
+    whoami(f, "203.0.113.9", ip, sizeof(ip));
+    assert_string_equal(ip, "203.0.113.9");
+    whoami(f, "192.0.2.1, 203.0.113.9, 198.51.100.7", ip, sizeof(ip));
+    assert_string_equal(ip, "203.0.113.9");
+    whoami(f, "not an address", ip, sizeof(ip));
+    assert_string_equal(ip, "127.0.0.1");
+    resp_t r;
+    roundtrip(f, "GET /echo HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n", &r);
+    assert_non_null(strstr(r.body, "X-Forwarded-For: 203.0.113.9\r\n"));
+}
+
+/* Without trusted proxies X-Forwarded-For is the client's say: ignored. */
+static void test_untrusted_forwarded_for(void **state)
+{
+    fx_t *f = *state;
+    char ip[64];
+    whoami(f, "203.0.113.9", ip, sizeof(ip));
+    assert_string_equal(ip, "127.0.0.1");
+}
+
+static void test_bad_trusted_proxies(void **state)
+{
+    (void)state;
+    souk_metrics_t *m = souk_metrics_new();
+    souk_edge_config_t cfg = {.threads = 1,
+                              .handler = handler,
+                              .metrics = m,
+                              .trusted_proxies = "127.0.0.1, 10.0.0.0/33"};
+    souk_edge_t *e = NULL;
+    assert_int_equal(souk_edge_start(&cfg, &e), SOUK_EINVAL);
+    assert_null(e);
+    souk_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +1210,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_request_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_requests_in_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_request_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_chain_and_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_early_reply_cancels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_misuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trusted_proxies, setup_proxies, teardown),
+        cmocka_unit_test_setup_teardown(test_untrusted_forwarded_for, setup, teardown),
+        cmocka_unit_test(test_bad_trusted_proxies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,8 +259,8 @@ void souk_http_fetch_all(souk_http_client_t *c, const souk_http_request_t *reqs,
 {
     call_t calls[MAX_PARALLEL];
     for (size_t base = 0; base < n; base += MAX_PARALLEL) {
-        memset(calls, 0, sizeof(calls));
         size_t k = n - base < MAX_PARALLEL ? n - base : MAX_PARALLEL;
+        memset(calls, 0, k * sizeof(calls[0])); /* only the slots this round uses */
         CURLM *m = take_multi(c);
         for (size_t i = 0; i < k; i++) {
             memset(&resps[base + i], 0, sizeof(resps[base + i]));

@@ -2,11 +2,33 @@
  * peer is a proxy we were told to trust: then X-Forwarded-For is read from
  * the right, skipping the entries our trusted proxies added, and the first
  * address that no trusted proxy vouches for is the client. Entries further
- * left were written by the client itself and prove nothing. */
+ * left were written by the client itself and prove nothing.
+ *
+ * The one rule of souk for this, used by the souk/http.h server (its
+ * trusted proxies live in the server) and, through souk_http_proxies_new and
+ * souk_http_client_ip, by any other engine that faces clients (the gateway's
+ * edge). */
 #include "http_int.h"
 
 #include <arpa/inet.h>
 #include <string.h>
+
+/* The rule for engines other than the souk/http.h server. These declarations
+ * belong in souk/http.h (client section); until it carries them they are
+ * repeated, word for word, where they are used (libs/edge/src/edge_int.h). */
+typedef struct souk_http_proxies souk_http_proxies_t;
+/* Parses a comma-separated list of addresses and CIDR blocks (NULL or "":
+ * none). SOUK_EINVAL (logged) on a bad entry, then *out is NULL. Free with
+ * souk_http_proxies_free (NULL ok). Read-only once built: thread-safe. */
+souk_err_t souk_http_proxies_new(const char *list, souk_http_proxies_t **out) SOUK_MUST_CHECK;
+void souk_http_proxies_free(souk_http_proxies_t *p);
+/* True when p holds at least one proxy (X-Forwarded-For is worth reading). */
+bool souk_http_proxies_any(const souk_http_proxies_t *p);
+/* The client of a request from peer carrying X-Forwarded-For xff (NULL: none)
+ * when the proxies in p (NULL: none) are trusted: the right-most address no
+ * trusted proxy added, else the peer. Written into out[INET6_ADDRSTRLEN]. */
+void souk_http_client_ip(const souk_http_proxies_t *p, const struct sockaddr *peer, const char *xff,
+                         char *out);
 
 typedef struct {
     int family;
@@ -47,10 +69,10 @@ static bool cidr_contains(const souk_http__cidr_t *c, const ip_t *ip)
     return rest == 0 || (c->addr[full] & mask) == (ip->addr[full] & mask);
 }
 
-static bool trusted(const souk_http_server_t *srv, const ip_t *ip)
+static bool trusted(const souk_http__cidr_t *list, size_t n, const ip_t *ip)
 {
-    for (size_t i = 0; i < srv->nproxies; i++)
-        if (cidr_contains(&srv->proxies[i], ip))
+    for (size_t i = 0; i < n; i++)
+        if (cidr_contains(&list[i], ip))
             return true;
     return false;
 }
@@ -71,30 +93,36 @@ static souk_err_t cidr_parse(const char *s, size_t len, souk_http__cidr_t *out)
     return SOUK_OK;
 }
 
-souk_err_t souk_http__proxies_parse(souk_http_server_t *srv, const char *list)
+/* Parses a comma-separated list into list[0..*n) (at most
+ * SOUK_HTTP_MAX_PROXIES entries); SOUK_EINVAL (logged) on a bad entry. */
+static souk_err_t list_parse(const char *list, souk_http__cidr_t *out, size_t *n)
 {
-    srv->nproxies = 0;
+    *n = 0;
     for (const char *p = list; p && *p;) {
         size_t len = strcspn(p, ",");
         const char *e = p;
-        size_t n = len;
-        while (n && *e == ' ')
-            e++, n--;
-        while (n && e[n - 1] == ' ')
-            n--;
-        if (n) {
-            if (srv->nproxies == SOUK_HTTP_MAX_PROXIES ||
-                cidr_parse(e, n, &srv->proxies[srv->nproxies]) != SOUK_OK) {
+        size_t k = len;
+        while (k && *e == ' ')
+            e++, k--;
+        while (k && e[k - 1] == ' ')
+            k--;
+        if (k) {
+            if (*n == SOUK_HTTP_MAX_PROXIES || cidr_parse(e, k, &out[*n]) != SOUK_OK) {
                 souk_log_error("trusted proxies: cannot use \"%.*s\" (an address or CIDR block, "
                                "at most %d entries)",
-                               (int)n, e, SOUK_HTTP_MAX_PROXIES);
+                               (int)k, e, SOUK_HTTP_MAX_PROXIES);
                 return SOUK_EINVAL;
             }
-            srv->nproxies++;
+            (*n)++;
         }
         p += len + (p[len] == ',');
     }
     return SOUK_OK;
+}
+
+souk_err_t souk_http__proxies_parse(souk_http_server_t *srv, const char *list)
+{
+    return list_parse(list, srv->proxies, &srv->nproxies);
 }
 
 static bool peer_ip(const struct sockaddr *sa, ip_t *out)
@@ -113,8 +141,9 @@ static bool peer_ip(const struct sockaddr *sa, ip_t *out)
     return false;
 }
 
-void souk_http__client_address(const souk_http_server_t *srv, const struct sockaddr *peer,
-                               const char *xff, char *out)
+/* The rule itself, on a list of trusted proxies. */
+static void client_address(const souk_http__cidr_t *list, size_t n, const struct sockaddr *peer,
+                           const char *xff, char *out)
 {
     ip_t cur;
     if (!peer_ip(peer, &cur)) {
@@ -123,7 +152,7 @@ void souk_http__client_address(const souk_http_server_t *srv, const struct socka
     }
     /* Walk right to left while the hop we stand on is a trusted proxy. */
     size_t end = xff ? strlen(xff) : 0;
-    while (end > 0 && trusted(srv, &cur)) {
+    while (end > 0 && trusted(list, n, &cur)) {
         size_t start = end;
         while (start > 0 && xff[start - 1] != ',')
             start--;
@@ -134,4 +163,45 @@ void souk_http__client_address(const souk_http_server_t *srv, const struct socka
         end = start ? start - 1 : 0;
     }
     inet_ntop(cur.family, cur.addr, out, INET6_ADDRSTRLEN);
+}
+
+void souk_http__client_address(const souk_http_server_t *srv, const struct sockaddr *peer,
+                               const char *xff, char *out)
+{
+    client_address(srv->proxies, srv->nproxies, peer, xff, out);
+}
+
+/* ---- the same rule for other engines -------------------------------------- */
+
+struct souk_http_proxies {
+    size_t n;
+    souk_http__cidr_t list[SOUK_HTTP_MAX_PROXIES];
+};
+
+souk_err_t souk_http_proxies_new(const char *list, souk_http_proxies_t **out)
+{
+    souk_http_proxies_t *p = souk_calloc(1, sizeof(*p));
+    *out = NULL;
+    if (list_parse(list, p->list, &p->n) != SOUK_OK) {
+        souk_free(p);
+        return SOUK_EINVAL;
+    }
+    *out = p;
+    return SOUK_OK;
+}
+
+void souk_http_proxies_free(souk_http_proxies_t *p)
+{
+    souk_free(p);
+}
+
+bool souk_http_proxies_any(const souk_http_proxies_t *p)
+{
+    return p && p->n > 0;
+}
+
+void souk_http_client_ip(const souk_http_proxies_t *p, const struct sockaddr *peer, const char *xff,
+                         char *out)
+{
+    client_address(p ? p->list : NULL, p ? p->n : 0, peer, xff, out);
 }

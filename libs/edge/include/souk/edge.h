@@ -6,11 +6,16 @@
  * loop thread and per upstream, still registered, and reused.
  *
  * For every request a handler runs on the loop thread with a view of it and
- * decides at once: reply now, or forward to one of the configured upstreams.
- * The engine does the rest the way libs/http's server does: request id and
- * trace context (received or made, echoed, passed upstream), problem+json
- * for every error it answers itself (souk_http_problem_body), the access log
- * line and the http_requests_* metrics, and the request-smuggling defences.
+ * decides at once: reply now, forward to one of the configured upstreams, or
+ * defer the reply and make sub-requests of its own to the upstreams (on the
+ * same pooled connections, each response buffered and handed to a callback
+ * on the same loop thread), replying from a callback. The engine does the
+ * rest the way libs/http's server does: request id and trace context
+ * (received or made, echoed, passed upstream), the client's address (the
+ * peer, or X-Forwarded-For from trusted proxies: libs/http's one rule),
+ * problem+json for every error it answers itself (souk_http_problem_body),
+ * the access log line and the http_requests_* metrics, and the
+ * request-smuggling defences.
  *
  * Bounded everything: the request line (414), header bytes and count (431),
  * the body (413; buffered, forwarded with Content-Length, chunked bodies
@@ -22,10 +27,10 @@
  * LF. Methods outside GET HEAD POST PUT PATCH DELETE OPTIONS get 501.
  *
  * It deliberately does not do TLS, HTTP/2, upgrades (WebSocket), request
- * streaming (bodies are buffered) or anything blocking: a handler must not
- * wait on the network or a lock held across I/O. Work that blocks belongs on
- * another server the edge forwards to (the gateway's internal souk/http.h
- * server). */
+ * streaming (bodies are buffered) or anything blocking: a handler and a
+ * sub-request's callback must not wait on the network or a lock held across
+ * I/O; CPU work is theirs to bound. Work that blocks belongs on another
+ * server the edge forwards to (the gateway's internal souk/http.h server). */
 #ifndef SOUK_EDGE_H
 #define SOUK_EDGE_H
 
@@ -51,7 +56,7 @@ typedef struct souk_edge_req {
     const char *query;   /* after '?', or NULL */
     const souk_edge_header_t *headers;
     size_t nheaders;
-    const char *client_ip;  /* the peer's address */
+    const char *client_ip;  /* the client: the peer, or what trusted proxies say */
     const char *request_id; /* X-Request-Id received (when usable) or made */
     souk_trace_t trace;     /* this request's span */
     const char *body;       /* the whole body (de-chunked), NULL when empty */
@@ -60,12 +65,16 @@ typedef struct souk_edge_req {
      * set (a template, or a name such as "rate_limited"); "unmatched" until
      * set. Static or arena storage. */
     const char *route;
+    /* Optional, set by the handler: a JSON object of extra fields for the
+     * request's access log line. Owned by the request (released at its end). */
+    json_t *log_fields;
     souk_edge__exchange_t *x; /* private */
 } souk_edge_req_t;
 
 /* Decides what happens to req; must call exactly one of souk_edge_reply,
- * souk_edge_problem or souk_edge_forward before returning (a handler that
- * does not is answered 500). Runs on a loop thread: never blocks. */
+ * souk_edge_problem, souk_edge_forward or souk_edge_defer before returning
+ * (a handler that does not is answered 500). Runs on a loop thread: never
+ * blocks. */
 typedef void (*souk_edge_handler_fn)(souk_edge_req_t *req, void *ud);
 
 typedef struct {
@@ -104,14 +113,19 @@ typedef struct {
     souk_metrics_t *metrics; /* required, borrowed: http_requests_total and friends */
     /* Optional, borrowed families: a counter labelled {upstream, outcome}
      * (outcome ok, 5xx, timeout, refused, error) and a histogram labelled
-     * {upstream} of exchange seconds. */
+     * {upstream} of exchange seconds; forwarded requests and sub-requests
+     * alike. */
     souk_metric_t *upstream_requests;
     souk_metric_t *upstream_seconds;
+    /* Comma-separated addresses or CIDR blocks of proxies whose
+     * X-Forwarded-For is believed (req->client_ip is then the right-most
+     * address they did not add); NULL or "": the peer is the client. */
+    const char *trusted_proxies;
 } souk_edge_config_t;
 
 /* Resolves the upstreams, binds the listening sockets and starts the loop
- * threads. SOUK_EINVAL for a bad config or an upstream that does not
- * resolve, SOUK_EIO when the port cannot be bound (logged). On success
+ * threads. SOUK_EINVAL for a bad config (trusted proxies included) or an
+ * upstream that does not resolve, SOUK_EIO when the port cannot be bound (logged). On success
  * *out runs until souk_edge_stop(). */
 souk_err_t souk_edge_start(const souk_edge_config_t *cfg, souk_edge_t **out) SOUK_MUST_CHECK;
 /* The port the edge listens on. */
@@ -148,5 +162,82 @@ void souk_edge_problem(souk_edge_req_t *req, int status, const char *detail);
  * on a fresh connection when a pooled connection turns out closed before any
  * byte of a response. */
 void souk_edge_forward(souk_edge_req_t *req, size_t upstream);
+
+/* ---- deferred replies and sub-requests -------------------------------------- */
+
+/* Called once when a deferred request ends unanswered: the client went away
+ * or the edge stopped. Its sub-requests are already cancelled (their
+ * callbacks are never called); req and its arena are freed when it returns.
+ * It must not reply. */
+typedef void (*souk_edge_abort_fn)(souk_edge_req_t *req, void *ud);
+
+/* The handler's decision to answer later, with souk_edge_reply or
+ * souk_edge_problem called from a sub-request's callback. The request's view
+ * stays valid until it is answered or aborted. on_abort (NULL: none) frees
+ * what the handler holds for the request when it ends unanswered. A deferred
+ * request with nothing in flight and no answer once its handler or a
+ * callback returns is a bug: it is logged and answered 500. Replying cancels
+ * the sub-requests still in flight (their callbacks are not called). */
+void souk_edge_defer(souk_edge_req_t *req, souk_edge_abort_fn on_abort, void *ud);
+
+typedef enum {
+    SOUK_EDGE_SUB_OK,      /* a complete response: status, headers, body */
+    SOUK_EDGE_SUB_REFUSED, /* the upstream refused the connection (or is unreachable) */
+    SOUK_EDGE_SUB_TIMEOUT, /* no connection within connect_timeout_ms, or the exchange
+                              stalled for upstream_timeout_ms */
+    SOUK_EDGE_SUB_BROKEN   /* the connection failed, or the response was malformed or
+                              larger than max_response */
+} souk_edge_sub_outcome_t;
+
+/* What a sub-request brought back; all borrowed, valid during the callback. */
+typedef struct {
+    souk_edge_sub_outcome_t outcome;
+    int status; /* the response's status when OK, else 0 */
+    const souk_edge_header_t *headers;
+    size_t nheaders;
+    const char *body; /* NUL-terminated ("" when empty) */
+    size_t body_len;
+} souk_edge_sub_result_t;
+
+/* A sub-request's callback, on the loop thread of its request. It may reply,
+ * start more sub-requests, or neither while others are in flight. */
+typedef void (*souk_edge_sub_fn)(souk_edge_req_t *req, const souk_edge_sub_result_t *res, void *ud);
+
+#define SOUK_EDGE_MAX_SUBS             64         /* sub-requests of one request in flight */
+#define SOUK_EDGE_SUB_DEFAULT_RESPONSE (8u << 20) /* body bytes buffered at most */
+
+typedef struct {
+    size_t upstream;    /* index into the config's upstreams */
+    const char *method; /* GET HEAD POST PUT PATCH DELETE OPTIONS */
+    const char *target; /* origin form: the path and query as they go out */
+    /* Request headers (copied); Host, framing, hop-by-hop headers and the
+     * ones the edge sets itself are not taken from here. */
+    const souk_edge_header_t *headers;
+    size_t nheaders;
+    const void *body; /* sent with Content-Length (copied); NULL: none */
+    size_t body_len;
+    size_t max_response;        /* body bytes; 0: SOUK_EDGE_SUB_DEFAULT_RESPONSE */
+    const souk_trace_t *parent; /* the span the call's client span is a child of;
+                                   NULL: the request's */
+    souk_edge_sub_fn done;      /* required */
+    void *ud;
+} souk_edge_sub_t;
+
+/* Starts a request to an upstream on behalf of a deferred req, on one of the
+ * loop's pooled keep-alive connections (or a new one): the request line and
+ * headers of sub plus Host, X-Request-Id (req's), traceparent (a client span
+ * of its own, child of sub->parent), X-Forwarded-For (req's client) and
+ * X-Forwarded-Proto; the body with Content-Length. Several may be in flight
+ * at once. Every outcome, failures included, reaches sub->done exactly once,
+ * later on the loop thread (never from within this call), unless the
+ * request is answered or aborted first. Bounded like forwarding (connect and
+ * exchange timeouts, the response head, max_response), counted in
+ * upstream_requests and upstream_seconds, and sent once more on a fresh
+ * connection when an idempotent request finds a pooled connection closed.
+ * Errors (the callback is then never called): SOUK_EINVAL when req is not
+ * deferred or sub is malformed (unknown upstream or method, a target or
+ * header with bytes HTTP does not allow), SOUK_ELIMIT past
+ * SOUK_EDGE_MAX_SUBS in flight or a request that does not fit its buffer. */
+souk_err_t souk_edge_sub_start(souk_edge_req_t *req, const souk_edge_sub_t *sub) SOUK_MUST_CHECK;
 
 #endif
