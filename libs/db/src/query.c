@@ -279,7 +279,8 @@ souk_err_t souk_db_page(souk_db_conn_t *c, const souk_db_page_query_t *q, json_t
     char limit[24], offset[24];
     if (q->nparams > SOUK_DB_PAGE_MAX_PARAMS)
         return SOUK_EINVAL;
-    memcpy(params, q->params, (size_t)q->nparams * sizeof(*params));
+    if (q->nparams > 0) /* a page with no filters may pass no array */
+        memcpy(params, q->params, (size_t)q->nparams * sizeof(*params));
     snprintf(limit, sizeof(limit), "%ld", q->limit);
     snprintf(offset, sizeof(offset), "%ld", q->offset);
     params[q->nparams] = limit;

@@ -260,6 +260,18 @@ static void test_units_of_work(void **state)
     assert_int_equal(json_array_size(items), 0);
     assert_int_equal(total, 2);
     json_decref(items);
+
+    /* no filters at all: no parameter array (UBSan checks the copy) */
+    char all_rows[128], all_count[128];
+    snprintf(all_rows, sizeof(all_rows), "SELECT id FROM %s ORDER BY id LIMIT $1 OFFSET $2", table);
+    snprintf(all_count, sizeof(all_count), "SELECT count(*) FROM %s", table);
+    souk_db_stmt_t rows0 = {"", all_rows}, count0 = {"", all_count};
+    souk_db_page_query_t q0 = {
+        .rows = &rows0, .count = &count0, .limit = 10, .offset = 0, .row = id_row};
+    assert_int_equal(souk_db_page(c, &q0, &items, &total), SOUK_OK);
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(total, 2);
+    json_decref(items);
     souk_db_release(p, c);
     souk_db_pool_free(p);
 }
