@@ -1,9 +1,11 @@
 /* edge.c: the gateway on its edge engine (souk/edge.h): the edge's handler
  * runs gw_decide on each request, on the loop thread, and turns the
- * decision into a reply or a forward; and the edge's start and stop. The
- * upstreams of the edge are the deployed services plus the gateway's own
- * internal souk/http.h server, which logs and counts its requests itself. */
+ * decision into a reply, a forward, or GraphQL served on the loop
+ * (graphql_edge.c); and the edge's start and stop. The upstreams of the
+ * edge are the deployed services plus the gateway's own internal
+ * souk/http.h server, which logs and counts its requests itself. */
 #include "gateway.h"
+#include "graphql_gw.h"
 
 #include <souk/svc.h>
 
@@ -33,7 +35,10 @@ void gw_edge_handler(souk_edge_req_t *req, void *ud)
         souk_edge_forward(req, (size_t)gw->edge_upstream[d.upstream]);
         break;
     case GW_INTERNAL:
-        souk_edge_forward(req, gw->edge_internal);
+        if (gw->graphql && gw_graphql_edge_wants(req))
+            gw_graphql_edge(gw, req);
+        else
+            souk_edge_forward(req, gw->edge_internal);
         break;
     case GW_REPLY:
         if (d.status == 204)
@@ -103,7 +108,8 @@ souk_err_t gw_start(souk_svc_t *svc, void *ud)
                              .handler_ud = gw,
                              .metrics = svc->metrics,
                              .upstream_requests = gw->upstream_requests,
-                             .upstream_seconds = gw->upstream_seconds};
+                             .upstream_seconds = gw->upstream_seconds,
+                             .trusted_proxies = svc->cfg->trusted};
     return souk_edge_start(&ec, &gw->edge);
 }
 

@@ -1,11 +1,12 @@
 /* gateway.h: the API gateway's context and modules. The gateway owns no data:
  * it authenticates at the edge, limits, routes to upstream services and
  * composes a few aggregate views. Two engines serve it: the edge
- * (souk/edge.h) on GATEWAY_PORT runs the decisions below on its event loop
- * and proxies to the services; what the gateway answers itself (probes,
- * /metrics, /openapi.json, /docs, /me/overview, ...) is served by its
- * souk/http.h server on an internal loopback port, to which the edge
- * forwards every path the route table does not name. */
+ * (souk/edge.h) on GATEWAY_PORT runs the decisions below on its event loop,
+ * proxies to the services and serves GraphQL's requests itself (their loads
+ * as the edge's sub-requests, graphql_gw.h); what else the gateway answers
+ * itself (probes, /metrics, /openapi.json, /docs, /me/overview, GraphiQL,
+ * ...) is served by its souk/http.h server on an internal loopback port, to
+ * which the edge forwards every path the route table does not name. */
 #ifndef GATEWAY_H
 #define GATEWAY_H
 

@@ -1,11 +1,13 @@
 /* graphql_gw.h: the gateway's GraphQL endpoint (ARCHITECTURE.md §4,
- * GraphQL) on its internal souk/http.h server, around the engine of
- * souk/graphql.h: POST /graphql and GET /graphql?query= (graphql.c),
- * GraphiQL and the SDL (graphql_ui.c), the resolvers that turn the schema's
- * fields into calls of the REST services with the caller's token
- * (graphql_resolvers.c), and the host that drives the engine's waves: each
- * wave's calls at once on a curl multi handle, every Product of a wave in one
- * batch call, errors of the services as GraphQL errors (graphql_exec.c).
+ * GraphQL), around the engine of souk/graphql.h: POST /graphql and
+ * GET /graphql?query= served on the edge's loop threads (graphql_edge.c),
+ * the endpoint's construction and its pages on the internal souk/http.h
+ * server: GraphiQL and the SDL (graphql.c, graphql_ui.c), the resolvers that
+ * turn the schema's fields into calls of the REST services with the caller's
+ * token (graphql_resolvers.c), and the host that drives the engine's waves
+ * without blocking: each wave's calls handed to a transport at once (the
+ * edge's sub-requests), every Product of a wave in one batch call, errors of
+ * the services as GraphQL errors (graphql_exec.c).
  *
  * It holds no data and decides no permission: the services check the token
  * they are given, as they do for REST, and their 401/403/404 become the
@@ -29,12 +31,6 @@ typedef struct {
     const char *operation_names;
 } gw_graphql_config_t;
 
-/* Performs n upstream requests at once; souk_http_fetch_all's contract (every
- * resps[i] is cleaned up by the caller). The gateway's is souk_http_fetch_all
- * on its client; unit tests answer from fixtures. */
-typedef void (*gw_gql_fetch_fn)(void *ud, const souk_http_request_t *reqs,
-                                souk_http_response_t *resps, souk_err_t *errs, size_t n);
-
 typedef struct gw_graphql_ui gw_graphql_ui_t;
 typedef struct gw_gql_docs gw_gql_docs_t;
 typedef struct gw_gql_doc_ref gw_gql_doc_ref_t;
@@ -44,8 +40,6 @@ struct gw_graphql {
     souk_gql_schema_t *schema;
     souk_gql_resolvers_t *resolvers;
     souk_gql_limits_t limits;
-    gw_gql_fetch_fn fetch;
-    void *fetch_ud;
     char **op_names;     /* the operation-name label set, NULL-terminated */
     gw_gql_docs_t *docs; /* parsed documents by text */
     souk_metric_t *operations, *op_seconds, *resolver_calls, *batch_size, *doc_cache;
@@ -60,9 +54,21 @@ struct gw_graphql {
 souk_err_t gw_graphql_new(gateway_t *gw, souk_metrics_t *m, const gw_graphql_config_t *cfg,
                           gw_graphql_t **out) SOUK_MUST_CHECK;
 void gw_graphql_free(gw_graphql_t *g);
-/* Routes GET/POST /graphql, GET /graphql/schema.graphql and GraphiQL's
- * files (GET /graphql/ui/:file) to gw->graphql. */
+/* Routes what the internal server answers: GET /graphql without a query
+ * (GraphiQL for a browser, else a 400 saying how to ask),
+ * GET /graphql/schema.graphql and GraphiQL's files (GET /graphql/ui/:file). */
 void gw_graphql_routes(souk_http_server_t *srv, gateway_t *gw);
+
+/* ---- on the edge (graphql_edge.c) -------------------------------------------------------- */
+
+/* True for the GraphQL requests the edge serves itself: POST /graphql, and
+ * GET /graphql with a query parameter. */
+bool gw_graphql_edge_wants(const souk_edge_req_t *req);
+/* Serves such a request on the loop thread: the HTTP envelope (body or
+ * query string), the token (a sent token must be valid: 401), then the
+ * execution with its loads as sub-requests of req; replies when done. Never
+ * blocks. */
+void gw_graphql_edge(gateway_t *gw, souk_edge_req_t *req);
 
 /* ---- one request (graphql_exec.c) ------------------------------------------------------ */
 
@@ -74,12 +80,12 @@ typedef struct {
     bool get;                   /* came by GET: queries only (a mutation is a 405) */
 } gw_gql_params_t;
 
-/* Who asks: what is forwarded to the services. Strings borrowed. */
+/* Who asks. Strings borrowed: they must live until the run is done or
+ * cancelled. (Request id and address go with the calls by the transport.) */
 typedef struct {
-    const char *bearer;        /* the caller's token, or NULL */
-    const char *request_id;    /* X-Request-Id passed on */
-    const char *client_ip;     /* X-Forwarded-For passed on; the credential limit's key */
-    const souk_trace_t *trace; /* parent of the resolver spans; NULL: a new trace */
+    const char *bearer;    /* the caller's token, or NULL; sent with every call */
+    const char *client_ip; /* the credential limit's key */
+    souk_trace_t trace;    /* parent of the resolver spans (zero: a new trace) */
 } gw_gql_caller_t;
 
 typedef struct {
@@ -90,13 +96,63 @@ typedef struct {
     const char *op_name;   /* its metric label: a known name, "anonymous" or OTHER */
 } gw_gql_result_t;
 
-/* Runs one GraphQL request: parse and validate (with the limits), the
- * operation, variables and cost, then the waves with their upstream calls,
- * and counts it in the metrics. Everything refused is refused before any
- * upstream call. Blocks the calling thread for the calls (each bounded by the
- * gateway's upstream timeout). */
-void gw_graphql_execute(gw_graphql_t *g, const gw_gql_caller_t *caller, const gw_gql_params_t *p,
-                        gw_gql_result_t *out);
+#define GW_GQL_MAX_PARALLEL 32 /* calls of one request in flight at once */
+#define GW_GQL_CALL_HEADERS 4  /* Accept, Authorization, Content-Type, Idempotency-Key */
+
+/* One upstream call of a wave, as the host asks its transport to make it;
+ * everything borrowed, valid until the call is answered. */
+typedef struct {
+    upstream_id_t up;
+    const char *method;
+    const char *target; /* path and query */
+    const souk_edge_header_t *headers;
+    size_t nheaders;
+    const char *body; /* JSON, or NULL */
+    size_t body_len;
+    const souk_trace_t *parent; /* the resolver span: the call's parent */
+} gw_gql_call_t;
+
+/* What a call brought back (borrowed during gw_gql_run_answer). */
+typedef struct {
+    souk_err_t err; /* SOUK_OK: a response; SOUK_EUNAVAIL refused, SOUK_ETIMEOUT,
+                       SOUK_EUPSTREAM any other failure */
+    int status;
+    const char *body;
+    size_t body_len;
+    const char *retry_after; /* its Retry-After header, or NULL */
+} gw_gql_reply_t;
+
+typedef struct gw_gql_run gw_gql_run_t;
+
+/* Makes the calls: send starts call number id of run (the edge: a
+ * sub-request) and answers it with gw_gql_run_answer exactly once, from
+ * within send or later on the same thread. */
+typedef struct {
+    void (*send)(void *ud, gw_gql_run_t *run, size_t id, const gw_gql_call_t *call);
+    void *ud;
+} gw_gql_transport_t;
+
+/* The request's result: result->body is a new reference, the callee's. */
+typedef void (*gw_gql_done_fn)(void *ud, gw_gql_result_t *result);
+
+/* Starts one GraphQL request: parse and validate (with the limits), the
+ * operation, variables and cost, all before any call, then the waves, each
+ * wave's calls handed to t at once (at most GW_GQL_MAX_PARALLEL in flight),
+ * the next wave when the last call of one is answered; counts it in the
+ * metrics. done is called exactly once, possibly before this returns (a
+ * refusal, a request without calls, a transport that answers at once),
+ * unless the run is cancelled. Returns the run while it waits on calls,
+ * NULL once done was called. Never blocks; CPU work only. p is read only
+ * during the call. */
+gw_gql_run_t *gw_graphql_start(gw_graphql_t *g, const gw_gql_caller_t *caller,
+                               const gw_gql_params_t *p, const gw_gql_transport_t *t,
+                               gw_gql_done_fn done, void *ud);
+/* Answers call id of run (the last answer of the last wave calls done and
+ * frees run). A second answer of the same call is ignored. */
+void gw_gql_run_answer(gw_gql_run_t *run, size_t id, const gw_gql_reply_t *reply);
+/* Frees a run that waits on calls, without calling done; its unanswered
+ * calls must never be answered (the transport has dropped them). */
+void gw_gql_run_cancel(gw_gql_run_t *run);
 
 /* The state of one execution, the engine's host pointer: what resolvers read
  * (info->host) and what the loads of its waves share. */

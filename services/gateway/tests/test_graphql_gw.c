@@ -1,12 +1,16 @@
 /* Unit tests of the gateway's GraphQL host (src/graphql_exec.c,
  * src/graphql_resolvers.c, src/graphql.c's set-up) without a network: a fake
- * fetch answers the upstream calls from fixtures shaped like the services'
- * REST answers and records every call (method, URL, headers, body) and every
- * wave. So the tests see exactly what the gateway would send: one product
- * call per wave whatever the number of lines, root fields of a query in one
- * wave and mutations one after the other, the caller's token on every call,
- * nothing at all for a refused document, arguments encoded so that they
- * cannot change the path, and the services' refusals as the spec's errors. */
+ * transport queues the calls the host hands it and the test answers them,
+ * wave by wave, from fixtures shaped like the services' REST answers,
+ * recording every call (method, target, headers, body) and its wave. So the
+ * tests see exactly what the gateway would send: one product call per wave
+ * whatever the number of lines, root fields of a query in one wave and
+ * mutations one after the other, the caller's token on every call, nothing
+ * at all for a refused document, arguments encoded so that they cannot
+ * change the path, the services' refusals as the spec's errors; and how the
+ * host behaves as an asynchronous one: answers in any order or at once
+ * from within the transport, a bounded number of calls in flight, and a
+ * request cancelled mid-wave. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,11 +36,21 @@
 /* ---- the fake upstreams -------------------------------------------------------------------- */
 
 typedef struct {
+    gw_gql_run_t *run;
+    size_t id;
+    char *method, *path, *body;
+} pending_t;
+
+typedef struct {
     json_t *routes;   /* "METHOD /path?query" -> {status, body} or {err} */
     json_t *products; /* id -> REST product: GET /products/{id} and the batch */
-    json_t *calls;    /* every call: {wave, method, url, path, headers: [...], body} */
-    int waves;        /* fetch invocations */
+    json_t *calls;    /* every call: {wave, method, path, headers: [...], body} */
+    int waves;        /* rounds of answers */
     bool batch_down;  /* the batch and product reads answer 503 */
+    bool at_once;     /* answer from within send, not in rounds */
+    bool reverse;     /* answer a round last call first */
+    pending_t queue[256];
+    size_t nqueue;
 } fake_t;
 
 static fake_t fake;
@@ -59,20 +73,19 @@ static void route_err(const char *key, souk_err_t err)
     json_object_set_new(fake.routes, key, json_pack("{s:i}", "err", (int)err));
 }
 
-static void respond(souk_http_response_t *r, int status, const json_t *body)
+/* A reply as the transport hands it over; the body's text is kept until
+ * the next one. */
+static char *reply_text;
+
+static void respond(gw_gql_reply_t *r, int status, const json_t *body)
 {
-    r->status = status;
-    souk_buf_init(&r->body, 1 << 20);
-    souk_buf_init(&r->headers, 1 << 16);
-    if (body) {
-        char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-        assert_int_equal(souk_buf_append(&r->body, text, strlen(text)), SOUK_OK);
-        free(text);
-    }
+    free(reply_text);
+    reply_text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    *r = (gw_gql_reply_t){
+        .status = status, .body = reply_text, .body_len = reply_text ? strlen(reply_text) : 0};
 }
 
-static souk_err_t answer(const char *method, const char *path, const char *body,
-                         souk_http_response_t *r)
+static souk_err_t answer(const char *method, const char *path, const char *body, gw_gql_reply_t *r)
 {
     char key[2048];
     snprintf(key, sizeof(key), "%s %s", method, path);
@@ -118,24 +131,52 @@ static souk_err_t answer(const char *method, const char *path, const char *body,
     return SOUK_OK;
 }
 
-static void fake_fetch(void *ud, const souk_http_request_t *reqs, souk_http_response_t *resps,
-                       souk_err_t *errs, size_t n)
+static void answer_one(pending_t *p)
+{
+    gw_gql_reply_t r = {0};
+    souk_err_t err = answer(p->method, p->path, p->body, &r);
+    if (err)
+        r = (gw_gql_reply_t){.err = err};
+    free(p->method);
+    free(p->path);
+    free(p->body);
+    gw_gql_run_answer(p->run, p->id, &r);
+}
+
+/* The transport: records the call, and queues it (or answers it at once). */
+static void fake_send(void *ud, gw_gql_run_t *run, size_t id, const gw_gql_call_t *call)
 {
     (void)ud;
-    fake.waves++;
-    for (size_t i = 0; i < n; i++) {
-        const char *url = reqs[i].url, *path = strchr(url + 7, '/');
-        json_t *headers = json_array();
-        for (size_t h = 0; reqs[i].headers && reqs[i].headers[h]; h++)
-            json_array_append_new(headers, json_string(reqs[i].headers[h]));
-        char *body = reqs[i].body ? strndup(reqs[i].body, reqs[i].body_len) : NULL;
-        json_array_append_new(fake.calls,
-                              json_pack("{s:i, s:s, s:s, s:s, s:o, s:s?}", "wave", fake.waves,
-                                        "method", reqs[i].method, "url", url, "path", path,
-                                        "headers", headers, "body", body));
-        memset(&resps[i], 0, sizeof(resps[i]));
-        errs[i] = answer(reqs[i].method, path, body, &resps[i]);
-        free(body);
+    json_t *headers = json_array();
+    for (size_t h = 0; h < call->nheaders; h++)
+        json_array_append_new(
+            headers, json_sprintf("%s: %s", call->headers[h].name, call->headers[h].value));
+    char *body = call->body ? strndup(call->body, call->body_len) : NULL;
+    assert_non_null(call->parent);
+    json_array_append_new(fake.calls, json_pack("{s:i, s:s, s:s, s:o, s:s?}", "wave",
+                                                fake.waves + 1, "method", call->method, "path",
+                                                call->target, "headers", headers, "body", body));
+    pending_t p = {run, id, strdup(call->method), strdup(call->target), body};
+    if (fake.at_once) {
+        answer_one(&p);
+        return;
+    }
+    assert_true(fake.nqueue < SOUK_ARRAY_LEN(fake.queue));
+    fake.queue[fake.nqueue++] = p;
+}
+
+/* Answers what is queued, round after round (what a round's answers make
+ * the host send waits for the next round), until nothing waits. */
+static void answer_rounds(void)
+{
+    while (fake.nqueue) {
+        pending_t round[256];
+        size_t n = fake.nqueue;
+        memcpy(round, fake.queue, n * sizeof(*round));
+        fake.nqueue = 0;
+        fake.waves++;
+        for (size_t i = 0; i < n; i++)
+            answer_one(&round[fake.reverse ? n - 1 - i : i]);
     }
 }
 
@@ -171,7 +212,6 @@ static int setup(void **state)
     }
     gw_graphql_config_t cfg = {.graphiql_dir = NULL, .operation_names = "CheckoutPage, MyOps"};
     assert_int_equal(gw_graphql_new(&gw, metrics, &cfg, &g), SOUK_OK);
-    g->fetch = fake_fetch;
     memset(&fake, 0, sizeof(fake));
     fake.routes = json_object();
     fake.calls = json_array();
@@ -194,6 +234,8 @@ static int teardown(void **state)
     json_decref(fake.routes);
     json_decref(fake.calls);
     json_decref(fake.products);
+    free(reply_text);
+    reply_text = NULL;
     return 0;
 }
 
@@ -203,19 +245,32 @@ typedef struct {
     unsigned waves, calls;
 } res_t;
 
+static void store_result(void *ud, gw_gql_result_t *r)
+{
+    gw_gql_result_t *out = ud;
+    assert_null(out->body); /* done once */
+    *out = *r;
+}
+
+static gw_gql_transport_t transport = {fake_send, NULL};
+
+/* Runs a request to its end, answering every call. */
 static res_t run_as(const char *bearer, const char *query, const char *vars, const char *op,
                     bool get)
 {
-    gw_gql_caller_t caller = {.bearer = bearer, .request_id = "req-1", .client_ip = "192.0.2.7"};
+    gw_gql_caller_t caller = {.bearer = bearer, .client_ip = "192.0.2.7"};
     json_t *v = vars ? json_loads(vars, 0, NULL) : NULL;
     gw_gql_params_t p = {.query = query,
                          .query_len = strlen(query),
                          .variables = v,
                          .operation_name = op,
                          .get = get};
-    gw_gql_result_t r;
-    gw_graphql_execute(g, &caller, &p, &r);
+    gw_gql_result_t r = {0};
+    gw_gql_run_t *run = gw_graphql_start(g, &caller, &p, &transport, store_result, &r);
     json_decref(v);
+    assert_true(run != NULL || fake.nqueue == 0);
+    answer_rounds();
+    assert_non_null(r.body);
     return (res_t){r.status, r.body, r.waves, r.calls};
 }
 
@@ -358,7 +413,8 @@ static void test_order_history_one_batch(void **state)
 }
 
 /* Independent root fields: one wave, all calls at once; each call carries
- * the caller's token, request id and address, and no Idempotency-Key. */
+ * the caller's token and asks for JSON, and has no Idempotency-Key (the
+ * transport adds request id, trace context and address). */
 static void test_roots_in_parallel_with_token(void **state)
 {
     (void)state;
@@ -378,8 +434,7 @@ static void test_roots_in_parallel_with_token(void **state)
     assert_int_equal(json_array_size(fake.calls), 3);
     for (size_t i = 0; i < 3; i++) {
         assert_true(call_has_header(i, "Authorization: Bearer tok-1"));
-        assert_true(call_has_header(i, "X-Request-Id: req-1"));
-        assert_true(call_has_header(i, "X-Forwarded-For: 192.0.2.7"));
+        assert_true(call_has_header(i, "Accept: application/json"));
         assert_false(call_has_header_named(i, "Idempotency-Key"));
         assert_false(call_has_header_named(i, "Content-Type"));
     }
@@ -778,15 +833,22 @@ typedef struct {
     int ok;
 } worker_t;
 
+static void no_call(void *ud, gw_gql_run_t *run, size_t id, const gw_gql_call_t *call)
+{
+    (void)ud, (void)run, (void)id, (void)call;
+    abort(); /* these documents need no call */
+}
+
 static void *execute_many(void *p)
 {
     worker_t *w = p;
+    gw_gql_transport_t none = {no_call, NULL};
     for (int i = 0; i < 200; i++) {
-        gw_gql_caller_t caller = {.request_id = "r"};
+        gw_gql_caller_t caller = {0};
         gw_gql_params_t params = {.query = w->query, .query_len = strlen(w->query)};
-        gw_gql_result_t r;
-        gw_graphql_execute(g, &caller, &params, &r);
-        w->ok += r.status == 200 && !json_object_get(r.body, "errors");
+        gw_gql_result_t r = {0};
+        gw_gql_run_t *run = gw_graphql_start(g, &caller, &params, &none, store_result, &r);
+        w->ok += !run && r.status == 200 && !json_object_get(r.body, "errors");
         json_decref(r.body);
     }
     return NULL;
@@ -810,6 +872,100 @@ static void test_documents_shared_by_threads(void **state)
         assert_int_equal(w[i].ok, 200);
     }
     assert_int_equal(json_array_size(fake.calls), 0);
+}
+
+/* ---- the host as an asynchronous one --------------------------------------------------------- */
+
+/* Answers in any order, or from within the transport's send: the same
+ * result, the same waves. */
+static void test_answer_orders(void **state)
+{
+    (void)state;
+    json_t *lines = json_pack("[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}]", "product_id", P1,
+                              "name", "Cup", "quantity", 1, "unit_price_cents", 1, "product_id", P3,
+                              "name", "Pot", "quantity", 1, "unit_price_cents", 1);
+    route("GET /orders/" O1, 200,
+          json_pack("{s:s, s:s, s:s, s:o, s:i, s:s}", "id", O1, "user_id", U1, "status", "pending",
+                    "items", lines, "total_cents", 2, "currency", "USD"));
+    route("GET /auth/me", 200, json_pack("{s:s, s:s}", "id", U1, "email", "a@b.c"));
+    const char *q = "{ me { email } order(id: \"" O1 "\") { items { product { name stock } } } "
+                    "a: product(id: \"" P2 "\") { name } }";
+    const char *want = "{\"me\": {\"email\": \"a@b.c\"}, \"order\": {\"items\": [{\"product\": "
+                       "{\"name\": \"Cup\", \"stock\": 3}}, {\"product\": {\"name\": \"Pot\", "
+                       "\"stock\": 7}}]}, \"a\": {\"name\": \"Mug\"}}";
+    for (int mode = 0; mode < 3; mode++) {
+        fake.reverse = mode == 1;
+        fake.at_once = mode == 2;
+        json_decref(fake.calls);
+        fake.calls = json_array();
+        res_t r = run(q);
+        assert_int_equal(r.status, 200);
+        assert_null(json_object_get(r.body, "errors"));
+        assert_json(json_incref(data(&r)), want);
+        assert_int_equal(r.waves, 2);
+        assert_int_equal(r.calls, 4); /* me, order, product P2; then P1 and P3 in one batch */
+        assert_int_equal(json_array_size(fake.calls), 4);
+        json_decref(r.body);
+    }
+}
+
+/* No more than GW_GQL_MAX_PARALLEL calls in flight: the rest go out as
+ * answers come back, still in the same engine wave. */
+static void test_calls_in_flight_bounded(void **state)
+{
+    (void)state;
+    char q[4096] = "{ ";
+    size_t len = 2;
+    for (int i = 0; i < 40; i++) {
+        char key[128];
+        snprintf(key, sizeof(key), "GET /products?q=w%d&page=1&limit=1", i);
+        route(key, 200,
+              json_pack("{s:[], s:i, s:i, s:i}", "items", "page", 1, "limit", 1, "total", i));
+        len += (size_t)snprintf(q + len, sizeof(q) - len,
+                                "a%d: products(q: \"w%d\", limit: 1) { total } ", i, i);
+    }
+    snprintf(q + len, sizeof(q) - len, "}");
+    res_t r = run(q);
+    assert_int_equal(r.status, 200);
+    assert_null(json_object_get(r.body, "errors"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(data(&r), "a39"), "total")),
+                     39);
+    assert_int_equal(r.waves, 1);
+    assert_int_equal(json_array_size(fake.calls), 40);
+    assert_int_equal(call_wave(GW_GQL_MAX_PARALLEL - 1), 1);
+    assert_int_equal(call_wave(GW_GQL_MAX_PARALLEL), 2); /* sent once the first ones came back */
+    json_decref(r.body);
+}
+
+static void never_done(void *ud, gw_gql_result_t *r)
+{
+    (void)ud, (void)r;
+    fail_msg("a cancelled run called done");
+}
+
+/* A run cancelled while its calls are out (the client went away) frees
+ * everything and never calls done; the answers are dropped by the
+ * transport. */
+static void test_cancel_mid_wave(void **state)
+{
+    (void)state;
+    route("GET /auth/me", 200, json_pack("{s:s}", "id", U1));
+    gw_gql_caller_t caller = {.bearer = "tok-1", .client_ip = "192.0.2.7"};
+    const char *q =
+        "{ me { id } a: product(id: \"" P1 "\") { name } b: product(id: \"" P2 "\") { name } }";
+    gw_gql_params_t p = {.query = q, .query_len = strlen(q)};
+    gw_gql_run_t *run = gw_graphql_start(g, &caller, &p, &transport, never_done, NULL);
+    assert_non_null(run);
+    assert_int_equal(fake.nqueue, 2); /* me, and the batch of both products */
+    answer_one(&fake.queue[0]);       /* one came back, the other did not */
+    gw_gql_run_cancel(run);
+    for (size_t i = 1; i < fake.nqueue; i++) {
+        free(fake.queue[i].method);
+        free(fake.queue[i].path);
+        free(fake.queue[i].body);
+    }
+    fake.nqueue = 0;
+    gw_gql_run_cancel(NULL);
 }
 
 int main(void)
@@ -836,6 +992,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_operation_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_document_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents_shared_by_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_orders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calls_in_flight_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_mid_wave, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
