@@ -3,8 +3,11 @@
  * process; each input is sent by a client on a fresh connection as the
  * bytes of one or more requests, and, after a "|||" marker, the bytes the
  * upstream answers a forwarded request with (else a plain 200). Requests
- * whose path starts with "/u" are forwarded, the rest answered by the
- * handler, so both the request parser and the response relay see the input.
+ * whose path starts with "/u" are forwarded; those starting with "/s" are
+ * deferred and make two sub-requests (a GET, and a POST of the request's
+ * body) whose buffered responses, bounded small, make the reply; the rest
+ * are answered by the handler. So the request parser, the response relay
+ * and the sub-requests' response parser all see the input.
  *
  * Properties: the edge never crashes or trips a sanitizer, answers within
  * its timeouts, and whatever it sends starts as an HTTP/1.1 status line. */
@@ -14,6 +17,7 @@
 #include <souk/edge.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -89,12 +93,59 @@ static void *upstream_main(void *arg)
     return NULL;
 }
 
+/* The two sub-requests of a "/s" request: their outcomes and sizes. */
+typedef struct {
+    int pending;
+    char text[128];
+    size_t len;
+} subs_t;
+
+static void sub_done(souk_edge_req_t *req, const souk_edge_sub_result_t *res, void *ud)
+{
+    subs_t *st = ud;
+    for (size_t i = 0; i < res->nheaders; i++)
+        (void)strlen(res->headers[i].name), (void)strlen(res->headers[i].value);
+    int n = snprintf(st->text + st->len, sizeof(st->text) - st->len, "%d %d %zu\n", res->outcome,
+                     res->status, res->body_len);
+    if (n > 0 && (size_t)n < sizeof(st->text) - st->len)
+        st->len += (size_t)n;
+    if (--st->pending == 0)
+        souk_edge_reply(req, 200, "text/plain", st->text, st->len);
+}
+
+static void subs(souk_edge_req_t *req)
+{
+    subs_t *st = souk_arena_alloc(req->arena, sizeof(*st));
+    memset(st, 0, sizeof(*st));
+    souk_edge_defer(req, NULL, NULL);
+    static const souk_edge_header_t h[] = {{"Accept", "application/json"}};
+    souk_edge_sub_t sub = {.upstream = 0,
+                           .method = "GET",
+                           .target = "/sub",
+                           .headers = h,
+                           .nheaders = 1,
+                           .max_response = 1024,
+                           .done = sub_done,
+                           .ud = st};
+    st->pending += souk_edge_sub_start(req, &sub) == SOUK_OK;
+    sub.method = "POST";
+    sub.body = req->body;
+    sub.body_len = req->body_len;
+    st->pending += souk_edge_sub_start(req, &sub) == SOUK_OK;
+    if (!st->pending)
+        souk_edge_problem(req, 500, "no sub-request");
+}
+
 static void handler(souk_edge_req_t *req, void *ud)
 {
     (void)ud;
     req->route = "fuzz";
     if (strncmp(req->path, "/u", 2) == 0) {
         souk_edge_forward(req, 0);
+        return;
+    }
+    if (strncmp(req->path, "/s", 2) == 0) {
+        subs(req);
         return;
     }
     (void)souk_edge_header(req, "Host");
@@ -137,15 +188,35 @@ static void start(void)
     edge_port = souk_edge_port(edge);
 }
 
+/* A new connection to the edge. Thousands of inputs a second use up the
+ * loopback's ephemeral ports for a moment: wait for one (bounded) rather
+ * than report the machine's limit as a crash. */
 static int connect_edge(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)edge_port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-        abort();
-    return fd;
+    for (int tries = 0; tries < 200; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            abort();
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        int err = errno;
+        close(fd);
+        if (err != EADDRNOTAVAIL && err != EAGAIN)
+            abort();
+        poll(NULL, 0, 10);
+    }
+    abort();
+}
+
+/* Closes without leaving the port in TIME_WAIT (the answer is all read). */
+static void close_now(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
 }
 
 /* Everything the edge sends until it closes (bounded: its timeouts are far
@@ -190,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     shutdown(fd, SHUT_WR);
     size_t n = read_all(fd, answer, sizeof(answer));
-    close(fd);
+    close_now(fd);
     if (n > 0)
         FUZZ_CHECK(n >= 9 && memcmp(answer, "HTTP/1.1 ", 9) == 0);
     return 0;
