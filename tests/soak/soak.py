@@ -8,8 +8,10 @@ It passes when, over the paced run:
     service counted a 5xx (calls between services included);
   - no socket error or timeout;
   - every process's resident memory is flat after warm-up (the least of the
-    last window within 10% of the least of the first window after it), but
-    the development broker's, which holds every message in memory;
+    last window within 10% of the least of the first window after it; for
+    a sanitizer build, beyond what AddressSanitizer's quarantine of freed
+    memory may hold), but the development broker's, which holds every message
+    in memory;
   - no process's descriptors or threads, and no database's connections, grow
     in the last window past what any earlier sample saw (the peak included,
     where pools fill);
@@ -165,6 +167,25 @@ def processes():
     return {n: p for n, p in procs.items() if Path(f"/proc/{p}").exists()}
 
 
+def quarantine_kib(pid):
+    """Freed memory AddressSanitizer may still hold for a process built with
+    it (quarantine_size_mb of its ASAN_OPTIONS), which fills at the pace of
+    the process's own traffic: a sanitizer build's allowance, 0 otherwise."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return 0
+    if "libasan" not in maps and "__asan" not in maps:
+        return 0
+    for var in environ:
+        if var.startswith(b"ASAN_OPTIONS="):
+            m = re.search(rb"quarantine_size_mb=(\d+)", var)
+            if m:
+                return int(m.group(1)) * 1024
+    return 256 * 1024  # ASan's default
+
+
 def proc_sample(pid):
     status = Path(f"/proc/{pid}/status").read_text()
     rss = int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
@@ -227,7 +248,7 @@ def windows(samples, warmup):
     return after[:n], after[-n:], samples[:len(samples) - n]
 
 
-def check_resources(samples, warmup, failures, report):
+def check_resources(samples, warmup, failures, report, quarantine):
     first, last, before = windows(samples, warmup)
     if not first or not before:
         failures.append("too few samples after warm-up")
@@ -243,15 +264,18 @@ def check_resources(samples, warmup, failures, report):
         # The floor of each window: what stays resident. A request's
         # working memory (auth's Argon2id takes 64 MiB a hash) comes and
         # goes between samples; a leak raises the floor.
-        rss0 = min(series(first, "rss_kib"))
+        rss0 = max(1, min(series(first, "rss_kib")))
         rss1 = min(series(last, "rss_kib"))
-        growth = (rss1 - rss0) / rss0 if rss0 else 0.0
+        growth = (rss1 - rss0) / rss0
+        # what the sanitizer's quarantine may still be filling with
+        counted = (max(0, rss1 - rss0 - quarantine[name])) / rss0
         fd0, fd1 = max(series(before, "fds")), max(series(last, "fds"))
         th0, th1 = max(series(before, "threads")), max(series(last, "threads"))
+        note = f", {quarantine[name] // 1024} MiB quarantine allowed" if quarantine[name] else ""
         report.append(f"  {name:<14} rss {rss0 / 1024:7.1f} -> {rss1 / 1024:7.1f} MiB "
-                      f"({growth:+.1%})  fds {fd0} -> {fd1}  threads {th0} -> {th1}")
-        if growth >= RSS_GROWTH and name not in RSS_GROWS:
-            failures.append(f"{name}: resident memory grew {growth:.1%} after warm-up")
+                      f"({growth:+.1%}{note})  fds {fd0} -> {fd1}  threads {th0} -> {th1}")
+        if counted >= RSS_GROWTH and name not in RSS_GROWS:
+            failures.append(f"{name}: resident memory grew {growth:.1%} after warm-up{note}")
         if fd1 > fd0:
             failures.append(f"{name}: descriptors grew from {fd0} to {fd1}")
         if th1 > th0:
@@ -369,7 +393,8 @@ def main():
     report.append(f"processes (first window after {warmup - paced_from:.0f} s of warm-up"
                   " -> last window; descriptors, threads, connections: most before the last"
                   " window, peak included -> most in it):")
-    check_resources(watcher.samples, warmup, failures, report)
+    quarantine = {n: quarantine_kib(p) for n, p in watcher.procs.items()}
+    check_resources(watcher.samples, warmup, failures, report, quarantine)
     check_consistency(stock0, users, failures, report)
 
     print("\n".join(report))

@@ -178,11 +178,28 @@ typedef struct {
     size_t from, done; /* messages [from, done) went in without a failure */
 } run_t;
 
+/* The service's batch hook, with the events of [from, n) to be handled. */
+static souk_err_t batch_begin(souk_db_conn_t *c, run_t *r)
+{
+    souk_bus_t *bus = r->b->w[0].bus;
+    const souk_event_t *evs[BATCH];
+    size_t n = 0;
+    if (!bus->cfg.on_batch)
+        return SOUK_OK;
+    for (size_t i = r->from; i < r->b->n; i++)
+        if (r->b->w[i].todo == SOUK_BUS__HANDLE)
+            evs[n++] = r->b->w[i].ev;
+    return n ? bus->cfg.on_batch(c, evs, n, bus->cfg.ud) : SOUK_OK;
+}
+
 /* One transaction over the batch from `from`; stops at the first message
  * it could not take, committing those before it. */
 static souk_err_t batch_tx(souk_db_conn_t *c, void *ud)
 {
     run_t *r = ud;
+    souk_err_t err = batch_begin(c, r);
+    if (err)
+        return err;
     for (r->done = r->from; r->done < r->b->n; r->done++)
         if (souk_bus__work_in_tx(c, &r->b->w[r->done]) != SOUK_OK)
             break;

@@ -3,8 +3,10 @@
  * their own: events written to the outbox are published in order and handled
  * once; redeliveries change nothing; transient failures are retried; poison
  * events, bad envelopes and foreign sources are parked as dead letters (and
- * the service's hook answers them); a broker outage delays, never loses, and
- * readiness follows the broker without blocking. */
+ * the service's hook answers them); the batch hook sees every event handled
+ * in its transaction first, and a failing hook costs nothing but batching; a
+ * broker outage delays, never loses, and readiness follows the broker
+ * without blocking. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +85,25 @@ static souk_err_t handler(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
     return souk_db_query(c, &ins, 1, (const char *[]){n}, NULL);
 }
 
+/* The batch hook: records each event it is given in the transaction, and
+ * refuses a batch holding a "batchfail" event. */
+static souk_err_t on_batch(souk_db_conn_t *c, const souk_event_t *const *evs, size_t n, void *ud)
+{
+    static const souk_db_stmt_t ins = {"t_batch_seen", "INSERT INTO batch_seen (n) VALUES ($1)"};
+    for (size_t i = 0; i < n; i++) {
+        const char *mode = json_string_value(json_object_get(evs[i]->data, "mode"));
+        if (mode && strcmp(mode, "batchfail") == 0)
+            return SOUK_EINVAL;
+        char v[24];
+        snprintf(v, sizeof(v), "%lld",
+                 (long long)json_integer_value(json_object_get(evs[i]->data, "n")));
+        souk_err_t err = souk_db_query(c, &ins, 1, (const char *[]){v}, NULL);
+        if (err)
+            return err;
+    }
+    return SOUK_OK;
+}
+
 static souk_err_t on_dead(souk_db_conn_t *c, const souk_event_t *ev, const char *reason, void *ud)
 {
     static const souk_db_stmt_t ins = {"t_answered",
@@ -111,7 +132,10 @@ static int setup(void **state)
     souk_dbtest_open(&fx.db, "bus_t", 6, 0, migrations);
     fx.pool = fx.db.pool;
     snprintf(fx.service, sizeof(fx.service), "test-%s", fx.db.schema);
-    souk_dbtest_exec(fx.pool, "CREATE TABLE handled (n int NOT NULL)");
+    souk_dbtest_exec(fx.pool, "CREATE TABLE handled (n int NOT NULL, "
+                              "tx bigint NOT NULL DEFAULT txid_current())");
+    souk_dbtest_exec(fx.pool, "CREATE TABLE batch_seen (n int NOT NULL, "
+                              "tx bigint NOT NULL DEFAULT txid_current())");
     souk_dbtest_exec(fx.pool, "CREATE TABLE answered (event_id text PRIMARY KEY, reason text)");
 
     fx.metrics = souk_metrics_new();
@@ -125,6 +149,7 @@ static int setup(void **state)
                             .consumers = 2,
                             .handler = handler,
                             .on_dead_letter = on_dead,
+                            .on_batch = on_batch,
                             .max_attempts = 3,
                             .retry_min_ms = 10,
                             .retry_max_ms = 50,
@@ -198,6 +223,29 @@ static void test_published_and_handled_once(void **state)
     assert_int_equal(scalar("SELECT count(*) FROM handled WHERE n = 100"), 1);
 }
 
+/* Every event handled in a batch was first given to the batch hook in the
+ * same transaction; a batch the hook refuses is still handled, each once. */
+static void test_batch_hook(void **state)
+{
+    wait_ready(true);
+    for (int i = 1000; i < 1030; i++)
+        outbox(i, i == 1015 ? "batchfail" : "ok");
+    wait_for("SELECT count(*) FROM handled WHERE n >= 1000 AND n < 1030", 30);
+    assert_int_equal(scalar("SELECT count(DISTINCT n) FROM handled WHERE n >= 1000 AND n < 1030"),
+                     30);
+    /* handled with a hook: seen by it in that very transaction */
+    assert_int_equal(
+        scalar("SELECT count(*) FROM handled h WHERE n >= 1000 AND n < 1030 AND "
+               "EXISTS (SELECT 1 FROM batch_seen b WHERE b.tx = h.tx) AND "
+               "NOT EXISTS (SELECT 1 FROM batch_seen b WHERE b.tx = h.tx AND b.n = h.n)"),
+        0);
+    /* what the hook saw and committed was handled in its transaction */
+    assert_int_equal(scalar("SELECT count(*) FROM batch_seen b WHERE n >= 1000 AND NOT EXISTS "
+                            "(SELECT 1 FROM handled h WHERE h.tx = b.tx AND h.n = b.n)"),
+                     0);
+    assert_true(scalar("SELECT count(*) FROM batch_seen WHERE n >= 1000") > 0);
+}
+
 static void test_failures_are_parked_or_retried(void **state)
 {
     wait_ready(true);
@@ -233,10 +281,10 @@ static void test_broker_outage(void **state)
     wait_ready(false);
     for (int i = 301; i <= 305; i++)
         outbox(i, "ok");
-    assert_int_equal(scalar("SELECT count(*) FROM handled WHERE n > 300"), 0);
+    assert_int_equal(scalar("SELECT count(*) FROM handled WHERE n > 300 AND n < 1000"), 0);
     rd_kafka_mock_broker_set_up(fx.cluster, 1);
     wait_ready(true);
-    wait_for("SELECT count(*) FROM handled WHERE n > 300", 5);
+    wait_for("SELECT count(*) FROM handled WHERE n > 300 AND n < 1000", 5);
     wait_for("SELECT count(*) FROM outbox WHERE sent_at IS NULL", 0);
 }
 
@@ -251,6 +299,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_and_handled_once),
+        cmocka_unit_test(test_batch_hook),
         cmocka_unit_test(test_failures_are_parked_or_retried),
         cmocka_unit_test(test_broker_outage),
     };

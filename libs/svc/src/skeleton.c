@@ -128,6 +128,7 @@ static souk_err_t start_bus(const souk_svc_def_t *def, souk_svc_t *svc, void *ap
                             .consumers = (unsigned)c->bus_consumers,
                             .handler = def->on_event,
                             .on_dead_letter = def->on_dead_letter,
+                            .on_batch = def->on_batch,
                             .ud = app,
                             .pool = svc->db,
                             .metrics = svc->metrics};

@@ -212,6 +212,63 @@ souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud)
     return release(c, order_id, ev->traceparent);
 }
 
+/* The products a batch will move stock of, locked at once in id order: the
+ * lines of its placed orders, and what its cancelled orders hold reserved.
+ * Each order's own lines are sorted, but two consumers handling batches of
+ * several orders would otherwise lock shared products in opposite orders. */
+static const souk_db_stmt_t q_lock_batch = {
+    "product_lock_batch", "SELECT id FROM products WHERE id IN ("
+                          " SELECT unnest($1::uuid[])"
+                          " UNION SELECT (l->>'product_id')::uuid FROM reservations r,"
+                          "  jsonb_array_elements(r.items) AS l"
+                          "  WHERE r.order_id = ANY($2::uuid[]) AND r.status = 'reserved')"
+                          " ORDER BY id FOR UPDATE"};
+
+/* Appends id to a PostgreSQL array literal ("{a,b"); ids are checked UUIDs. */
+static souk_err_t add_id(souk_buf_t *lit, const char *id)
+{
+    if (!id || !souk_uuid_valid(id, strlen(id)))
+        return SOUK_OK; /* the handler refuses it; nothing to lock */
+    return souk_buf_appendf(lit, "%s%s", lit->len > 1 ? "," : "", id);
+}
+
+static souk_err_t batch_ids(const souk_event_t *const *evs, size_t n, souk_buf_t *products,
+                            souk_buf_t *orders)
+{
+    souk_err_t err = souk_buf_append(products, "{", 1) | souk_buf_append(orders, "{", 1);
+    for (size_t i = 0; err == SOUK_OK && i < n; i++) {
+        if (strcmp(evs[i]->type, SOUK_EV_ORDER_CANCELLED) == 0) {
+            err = add_id(orders, json_string_value(json_object_get(evs[i]->data, "order_id")));
+            continue;
+        }
+        size_t k;
+        json_t *it;
+        json_array_foreach(json_object_get(evs[i]->data, "items"), k, it)
+        {
+            if (err == SOUK_OK)
+                err = add_id(products, json_string_value(json_object_get(it, "product_id")));
+        }
+    }
+    if (err == SOUK_OK)
+        err = souk_buf_append(products, "}", 1) | souk_buf_append(orders, "}", 1);
+    return err ? SOUK_ENOMEM : SOUK_OK;
+}
+
+souk_err_t product_on_batch(souk_db_conn_t *c, const souk_event_t *const *evs, size_t n, void *ud)
+{
+    (void)ud;
+    souk_buf_t products, orders;
+    souk_buf_init(&products, 1024 * 1024);
+    souk_buf_init(&orders, 1024 * 1024);
+    souk_err_t err = batch_ids(evs, n, &products, &orders);
+    if (err == SOUK_OK)
+        err =
+            souk_db_query(c, &q_lock_batch, 2, (const char *[]){products.data, orders.data}, NULL);
+    souk_buf_cleanup(&products);
+    souk_buf_cleanup(&orders);
+    return err;
+}
+
 souk_err_t product_on_dead_letter(souk_db_conn_t *c, const souk_event_t *ev, const char *reason,
                                   void *ud)
 {

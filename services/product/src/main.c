@@ -50,6 +50,7 @@ int main(void)
                                 .types = product_types,
                                 .on_event = product_on_event,
                                 .on_dead_letter = product_on_dead_letter,
+                                .on_batch = product_on_batch,
                                 .init = init,
                                 .cleanup = cleanup,
                                 .routes = product_routes_register};

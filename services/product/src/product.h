@@ -110,6 +110,9 @@ souk_err_t store_seed_demo(souk_db_conn_t *c, const char *sql, bool *seeded,
 /* events.c */
 /* Handler of the orders topic: reserve on placed, release on cancelled. */
 souk_err_t product_on_event(souk_db_conn_t *c, const souk_event_t *ev, void *ud);
+/* The consumer's batch hook (souk_bus_batch_fn): locks, in id order, every
+ * product the batch's events will move stock of. */
+souk_err_t product_on_batch(souk_db_conn_t *c, const souk_event_t *const *evs, size_t n, void *ud);
 /* Dead-letter hook: an order.placed that could not be handled still gets
  * its inventory.rejected, so the order does not stay pending. */
 souk_err_t product_on_dead_letter(souk_db_conn_t *c, const souk_event_t *ev, const char *reason,

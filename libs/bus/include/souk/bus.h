@@ -78,6 +78,15 @@ typedef souk_err_t (*souk_bus_handler_fn)(souk_db_conn_t *c, const souk_event_t 
 typedef souk_err_t (*souk_bus_dead_letter_fn)(souk_db_conn_t *c, const souk_event_t *ev,
                                               const char *reason, void *ud);
 
+/* Runs first in each transaction that handles a batch of consumed events,
+ * with the events about to be handled there (in order; borrowed): the place
+ * to take, in one sorted statement, the row locks the batch's handlers will
+ * take one by one, so that consumers handling overlapping batches cannot
+ * deadlock. An error rolls the transaction back; the batch's first event is
+ * then handled alone, and the rest in a new batch. */
+typedef souk_err_t (*souk_bus_batch_fn)(souk_db_conn_t *c, const souk_event_t *const *evs, size_t n,
+                                        void *ud);
+
 typedef struct {
     const char *brokers; /* bootstrap servers */
     /* Extra librdkafka settings as a NULL-terminated "key", "value", ... list
@@ -89,6 +98,7 @@ typedef struct {
     unsigned consumers;        /* consumer threads (group members); 0: 1 */
     souk_bus_handler_fn handler;
     souk_bus_dead_letter_fn on_dead_letter; /* may be NULL */
+    souk_bus_batch_fn on_batch;             /* may be NULL */
     /* NULL-terminated event types the handler wants (also the closed set of
      * the type metric label); others are acknowledged without a
      * transaction. NULL: all. */

@@ -78,6 +78,7 @@ typedef struct {
     const char *const *types;
     souk_bus_handler_fn on_event;
     souk_bus_dead_letter_fn on_dead_letter;
+    souk_bus_batch_fn on_batch; /* may be NULL (souk/bus.h) */
     /* Reads the service's own settings and builds its state, after the pool
      * and migrations and before the bus and the server. */
     souk_err_t (*init)(souk_svc_t *svc, void *app);
