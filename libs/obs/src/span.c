@@ -16,6 +16,7 @@
 #define DEFAULT_QUEUE  8192
 #define BATCH          512
 #define FLUSH_EVERY_MS 1000
+#define BODY_MAX       (16 * 1024 * 1024) /* a batch's document, at most */
 
 typedef enum {
     SAMPLE_ALWAYS_ON,
@@ -179,49 +180,88 @@ void souk_span_end(souk_span_t *s)
 
 /* ---- export --------------------------------------------------------------- */
 
-static json_t *attr_json(const souk_span_attr_t *a)
+/* The batch is written straight into a buffer: building it as jansson
+ * objects cost about 16 us a span, more than the request it describes, and
+ * the export thread fell behind at a few thousand requests a second. Only
+ * the strings need care: quotes, backslashes and control characters are
+ * escaped, and a value that is not UTF-8 (a client's path) has its
+ * non-ASCII bytes replaced, so the document is always valid JSON. */
+static souk_err_t put_str(souk_buf_t *b, const char *s)
 {
-    char num[24];
-    json_t *value;
-    if (a->is_int) {
-        snprintf(num, sizeof(num), "%lld", a->i); /* OTLP JSON: 64-bit ints as strings */
-        value = json_pack("{s:s}", "intValue", num);
-    } else {
-        value = json_pack("{s:s}", "stringValue", a->s);
+    bool utf8 = souk_utf8_valid(s, strlen(s));
+    souk_err_t err = souk_buf_append(b, "\"", 1);
+    for (const char *run = s; err == SOUK_OK; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = c >= 0x20 && c != '"' && c != '\\' && (utf8 || c < 0x80);
+        if (c && plain)
+            continue;
+        err = souk_buf_append(b, run, (size_t)(s - run));
+        if (err || !c)
+            break;
+        if (c == '"' || c == '\\')
+            err = souk_buf_appendf(b, "\\%c", c);
+        else if (c < 0x20)
+            err = souk_buf_appendf(b, "\\u%04x", c);
+        else
+            err = souk_buf_append(b, "?", 1);
+        run = s + 1;
     }
-    return json_pack("{s:s, s:o}", "key", a->key, "value", value);
+    return err ? err : souk_buf_append(b, "\"", 1);
 }
 
-static json_t *span_json(const souk_span_t *s)
+static souk_err_t put_attr(souk_buf_t *b, const souk_span_attr_t *a, bool first)
 {
-    char start[24], end[24];
-    snprintf(start, sizeof(start), "%llu", (unsigned long long)s->start_ns);
-    snprintf(end, sizeof(end), "%llu", (unsigned long long)s->end_ns);
-    json_t *attrs = json_array();
-    for (int i = 0; i < s->nattrs; i++)
-        json_array_append_new(attrs, attr_json(&s->attrs[i]));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}", "traceId", s->ctx.trace_id,
-                          "spanId", s->ctx.span_id, "name", s->name, "kind", (int)s->kind,
-                          "startTimeUnixNano", start, "endTimeUnixNano", end, "attributes", attrs);
-    if (s->ctx.parent_id[0])
-        json_object_set_new(j, "parentSpanId", json_string(s->ctx.parent_id));
-    json_object_set_new(j, "status",
-                        s->error ? json_pack("{s:i, s:s}", "code", 2, "message", s->status)
-                                 : json_pack("{s:i}", "code", 0));
-    return j;
+    souk_err_t err = souk_buf_appendf(b, "%s{\"key\":", first ? "" : ",");
+    err = err ? err : put_str(b, a->key);
+    if (err == SOUK_OK && a->is_int) /* OTLP JSON: 64-bit ints as strings */
+        return souk_buf_appendf(b, ",\"value\":{\"intValue\":\"%lld\"}}", a->i);
+    err = err ? err : souk_buf_appendf(b, ",\"value\":{\"stringValue\":");
+    err = err ? err : put_str(b, a->s);
+    return err ? err : souk_buf_append(b, "}}", 2);
 }
 
+static souk_err_t put_span(souk_buf_t *b, const souk_span_t *s, bool first)
+{
+    souk_err_t err =
+        souk_buf_appendf(b,
+                         "%s{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"kind\":%d,"
+                         "\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\",\"name\":",
+                         first ? "" : ",", s->ctx.trace_id, s->ctx.span_id,
+                         s->ctx.parent_id[0] ? ",\"parentSpanId\":\"" : "", s->ctx.parent_id,
+                         s->ctx.parent_id[0] ? "\"" : "", (int)s->kind,
+                         (unsigned long long)s->start_ns, (unsigned long long)s->end_ns);
+    err = err ? err : put_str(b, s->name);
+    err = err ? err : souk_buf_append(b, ",\"attributes\":[", 15);
+    for (int i = 0; err == SOUK_OK && i < s->nattrs; i++)
+        err = put_attr(b, &s->attrs[i], i == 0);
+    if (err == SOUK_OK && s->error) {
+        err = souk_buf_appendf(b, "],\"status\":{\"code\":2,\"message\":");
+        err = err ? err : put_str(b, s->status);
+        return err ? err : souk_buf_append(b, "}}", 2);
+    }
+    return err ? err : souk_buf_appendf(b, "],\"status\":{\"code\":0}}");
+}
+
+/* The OTLP/HTTP JSON document of n spans (souk_free), or NULL. */
 static char *batch_json(const tracer_t *tr, const souk_span_t *spans, size_t n)
 {
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, span_json(&spans[i]));
-    json_t *doc = json_pack("{s:[{s:{s:[{s:s, s:{s:s}}]}, s:[{s:{s:s}, s:o}]}]}", "resourceSpans",
-                            "resource", "attributes", "key", "service.name", "value", "stringValue",
-                            tr->service, "scopeSpans", "scope", "name", "souk", "spans", list);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    return text;
+    souk_buf_t b;
+    souk_buf_init(&b, BODY_MAX);
+    souk_err_t err = souk_buf_appendf(
+        &b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+            "\"value\":{\"stringValue\":");
+    err = err ? err : put_str(&b, tr->service);
+    err = err ? err
+              : souk_buf_appendf(&b, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"souk\"},"
+                                     "\"spans\":[");
+    for (size_t i = 0; err == SOUK_OK && i < n; i++)
+        err = put_span(&b, &spans[i], i == 0);
+    err = err ? err : souk_buf_append(&b, "]}]}]}", 6);
+    if (err) {
+        souk_buf_cleanup(&b);
+        return NULL;
+    }
+    return souk_buf_steal(&b, NULL);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *ud)
@@ -263,7 +303,7 @@ static void export_batch(tracer_t *tr, CURL *h, const souk_span_t *spans, size_t
 {
     char *body = batch_json(tr, spans, n);
     bool ok = body && post(tr, h, body);
-    free(body);
+    souk_free(body);
     if (ok)
         souk_metric_inc(tr->exported, NULL, n);
     else

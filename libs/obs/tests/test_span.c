@@ -117,6 +117,13 @@ static void test_export(void **state)
     long_value[sizeof(long_value) - 1] = '\0';
     souk_span_attr_str(&child, "db.operation", long_value); /* cut, never overflowing */
     souk_span_end(&child);
+    /* what a client sends ends up in attributes: quotes, backslashes,
+     * control characters, non-ASCII text and bytes that are not UTF-8 */
+    souk_span_t odd;
+    souk_span_start(&odd, SOUK_SPAN_INTERNAL, "odd \"name\" \xff", souk_trace_current(), NULL);
+    souk_span_attr_str(&odd, "url.path", "/a\"b\\c\n\x01d/caf\xc3\xa9");
+    souk_span_attr_str(&odd, "bad.utf8", "x\xff\xfey");
+    souk_span_end(&odd);
     souk_trace_set_current(NULL);
     souk_span_end(&root);
     souk_tracer_stop(); /* flushes */
@@ -134,6 +141,10 @@ static void test_export(void **state)
     assert_string_equal(attr(r, "http.response.status_code"), "503");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "status"), "code")), 2);
     assert_true(strlen(attr(k, "db.operation")) < SOUK_SPAN_VALUE_MAX);
+    json_t *o = find_span(&c, "odd \"name\" ?");
+    assert_non_null(o); /* the document stayed JSON */
+    assert_string_equal(attr(o, "url.path"), "/a\"b\\c\n\x01d/caf\xc3\xa9");
+    assert_string_equal(attr(o, "bad.utf8"), "x"); /* cut where UTF-8 ends */
     souk_http_server_free(srv);
     souk_metrics_free(m);
     souk_metrics_free(tm);
