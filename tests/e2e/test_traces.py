@@ -103,10 +103,18 @@ def test_an_order_is_one_trace(collector, session, make_user, make_product):
     order = expect_json(place_order(session, headers, (product["id"], 2)), 201)
     assert wait_order_settled(session, user["headers"], order["id"])["status"] == "confirmed"
 
+    # each process exports on its own schedule: wait for every span looked at
+    wanted = {("gateway", SERVER, "POST /orders"), ("order-service", SERVER, "POST /orders"),
+              ("product-service", SERVER, "POST /internal/products/batch"),
+              ("order-service", PRODUCER, "orders publish"),
+              ("product-service", CONSUMER, "orders process"),
+              ("product-service", PRODUCER, "inventory publish"),
+              ("order-service", CONSUMER, "inventory process")}
+
     def complete():
         spans = collector.trace(trace_id)
         names = {(s["service"], s["kind"], s["name"]) for s in spans}
-        return spans if ("order-service", CONSUMER, "inventory process") in names else None
+        return spans if wanted <= names else None
 
     spans = wait_until(complete, 30, interval=0.5, what="the order's trace to reach the collector")
     by_id = {s["spanId"]: s for s in spans}
