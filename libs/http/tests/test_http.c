@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -262,10 +265,11 @@ static void forgetful(souk_http_ctx_t *ctx, void *ud)
     /* returns without replying: the middleware must answer 500 */
 }
 
-static void slow(souk_http_ctx_t *ctx, void *ud)
+/* An upstream far slower than the caller's timeout. */
+static void stall(souk_http_ctx_t *ctx, void *ud)
 {
-    nanosleep(&(struct timespec){0, 500 * 1000000L}, NULL);
-    souk_http_reply_json(ctx, 200, json_pack("{s:s}", "id", souk_http_param(ctx, "id")));
+    nanosleep(&(struct timespec){1, 0}, NULL);
+    souk_http_reply_json(ctx, 200, json_object());
 }
 
 static bool ready(void *ud)
@@ -296,7 +300,7 @@ static int setup(void **state)
     souk_http_route(f->srv, "GET", "/things", list, NULL);
     souk_http_route(f->srv, "GET", "/forgetful", forgetful, NULL);
     souk_http_route(f->srv, "DELETE", "/things/:id", removed, NULL);
-    souk_http_route(f->srv, "GET", "/slow/:id", slow, NULL);
+    souk_http_route(f->srv, "GET", "/stall", stall, NULL);
     souk_http_set_ready(f->srv, ready, f);
     assert_int_equal(souk_http_server_start(f->srv), SOUK_OK);
     f->client = souk_http_client_new();
@@ -555,41 +559,94 @@ static void test_server_ephemeral_port(void **state)
     souk_metrics_free(m);
 }
 
-/* Parallel fetches: each gets its own answer and error, and slow ones run
- * at the same time (three 500 ms answers take well under 1500 ms). */
+/* A bare HTTP/1.1 server that answers nothing until it holds `want`
+ * requests at once (or 5 s passed), then answers each with its path: a
+ * client that sends them one after the other leaves it holding one. */
+typedef struct {
+    int fd, want, held;
+} gather_t;
+
+static void *gather_main(void *arg)
+{
+    gather_t *g = arg;
+    int conns[8];
+    for (g->held = 0; g->held < g->want;) {
+        struct pollfd p = {.fd = g->fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) != 1)
+            break;
+        int c = accept(g->fd, NULL, NULL);
+        char head[1024] = {0}, path[64] = "";
+        size_t n = 0;
+        while (n < sizeof(head) - 1 && !strstr(head, "\r\n\r\n")) {
+            ssize_t r = read(c, head + n, sizeof(head) - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        sscanf(head, "GET %63s", path);
+        conns[g->held++] = c;
+        (void)path;
+    }
+    for (int i = 0; i < g->held; i++) {
+        char body[32], out[160];
+        snprintf(body, sizeof(body), "{\"n\":%d}", g->held);
+        int len = snprintf(out, sizeof(out),
+                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                           strlen(body), body);
+        ssize_t w = write(conns[i], out, (size_t)len);
+        (void)w;
+        close(conns[i]);
+    }
+    return NULL;
+}
+
+/* Parallel fetches: each gets its own answer and error, and all are in
+ * flight at once (the gathering server sees the three together). */
 static void test_client_fetch_all(void **state)
 {
     fixture_t *f = *state;
-    char urls[5][128];
-    souk_http_request_t reqs[5];
-    for (int i = 0; i < 3; i++) {
-        snprintf(urls[i], sizeof(urls[i]), "%s/slow/%d", f->base, i);
-        reqs[i] = (souk_http_request_t){.url = urls[i]};
-    }
-    snprintf(urls[3], sizeof(urls[3]), "http://127.0.0.1:%d/", free_port());
-    reqs[3] = (souk_http_request_t){.url = urls[3]};
-    snprintf(urls[4], sizeof(urls[4]), "%s/slow/4", f->base);
-    reqs[4] = (souk_http_request_t){.url = urls[4], .timeout_ms = 50};
-    souk_http_response_t resps[5];
-    souk_err_t errs[5];
     for (int round = 0; round < 2; round++) { /* the second reuses pooled handles */
-        uint64_t t0 = souk_now_mono_ns();
-        souk_http_fetch_all(f->client, reqs, resps, errs, 5);
-        uint64_t ms = (souk_now_mono_ns() - t0) / 1000000;
-        assert_true(ms < 1400); /* one after the other: 1500 ms at least */
+        gather_t g = {.want = 3};
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t alen = sizeof(a);
+        g.fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(bind(g.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+        assert_int_equal(listen(g.fd, 8), 0);
+        assert_int_equal(getsockname(g.fd, (struct sockaddr *)&a, &alen), 0);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, gather_main, &g), 0);
+
+        char urls[5][128];
+        souk_http_request_t reqs[5];
         for (int i = 0; i < 3; i++) {
-            char want[32];
-            snprintf(want, sizeof(want), "{\"id\":\"%d\"}", i);
+            snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%d/gather/%d", ntohs(a.sin_port),
+                     i);
+            reqs[i] = (souk_http_request_t){.url = urls[i]};
+        }
+        snprintf(urls[3], sizeof(urls[3]), "http://127.0.0.1:%d/", free_port());
+        reqs[3] = (souk_http_request_t){.url = urls[3]};
+        snprintf(urls[4], sizeof(urls[4]), "%s/stall", f->base);
+        reqs[4] = (souk_http_request_t){.url = urls[4], .timeout_ms = 50};
+        souk_http_response_t resps[5];
+        souk_err_t errs[5];
+        souk_http_fetch_all(f->client, reqs, resps, errs, 5);
+        pthread_join(t, NULL);
+        close(g.fd);
+        assert_int_equal(g.held, 3); /* one after the other: 1, then a 5 s wait */
+        for (int i = 0; i < 3; i++) {
             assert_int_equal(errs[i], SOUK_OK);
             assert_int_equal(resps[i].status, 200);
-            assert_string_equal(resps[i].body.data, want);
+            assert_string_equal(resps[i].body.data, "{\"n\":3}");
         }
         assert_int_equal(errs[3], SOUK_EUNAVAIL);
         assert_int_equal(errs[4], SOUK_ETIMEOUT);
         for (int i = 0; i < 5; i++)
             souk_http_response_cleanup(&resps[i]);
     }
-    souk_http_fetch_all(f->client, reqs, resps, errs, 0);
+    souk_http_response_t none;
+    souk_err_t none_err;
+    souk_http_fetch_all(f->client, NULL, &none, &none_err, 0);
 }
 
 static void test_client_refused(void **state)
