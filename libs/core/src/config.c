@@ -2,6 +2,7 @@
  * in main; nothing here caches or mutates process state. */
 #include <souk/core.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,33 @@ const char *souk_env_str(const char *name, const char *def)
 {
     const char *v = getenv(name);
     return (v && *v) ? v : def;
+}
+
+char **souk_list_split(const char *s)
+{
+    size_t n = 1, i = 0;
+    for (const char *p = s; p && *p; p++)
+        n += *p == ',';
+    char **list = souk_calloc(n + 1, sizeof(char *));
+    for (const char *p = s; p && *p;) {
+        size_t len = strcspn(p, ",");
+        const char *b = p, *e = p + len;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (e > b)
+            list[i++] = souk_strndup(b, (size_t)(e - b));
+        p += len + (p[len] == ',');
+    }
+    return list;
+}
+
+void souk_list_free(char **list)
+{
+    for (char **p = list; p && *p; p++)
+        souk_free(*p);
+    souk_free(list);
 }
 
 souk_err_t souk_parse_long(const char *s, size_t len, long min, long max, long *out)

@@ -191,6 +191,23 @@ static void test_buf_bounded(void **state)
     souk_buf_cleanup(&b);
 }
 
+static void test_list_split(void **state)
+{
+    char **l = souk_list_split(" a, b ,,c d,\t, ");
+    assert_string_equal(l[0], "a");
+    assert_string_equal(l[1], "b");
+    assert_string_equal(l[2], "c d");
+    assert_null(l[3]);
+    souk_list_free(l);
+    l = souk_list_split(NULL);
+    assert_null(l[0]);
+    souk_list_free(l);
+    l = souk_list_split(",,");
+    assert_null(l[0]);
+    souk_list_free(l);
+    souk_list_free(NULL);
+}
+
 static void test_utf8(void **state)
 {
     static const struct {
@@ -225,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_buf_bounded),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_list_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

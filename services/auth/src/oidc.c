@@ -35,34 +35,6 @@
 
 /* ---- configuration -------------------------------------------------------- */
 
-static char **split(const char *s)
-{
-    size_t n = 1;
-    for (const char *p = s; p && *p; p++)
-        n += *p == ',';
-    char **list = souk_calloc(n + 1, sizeof(char *));
-    size_t i = 0;
-    for (const char *p = s; p && *p;) {
-        size_t len = strcspn(p, ",");
-        const char *b = p, *e = p + len;
-        while (b < e && isspace((unsigned char)*b))
-            b++;
-        while (e > b && isspace((unsigned char)e[-1]))
-            e--;
-        if (e > b)
-            list[i++] = souk_strndup(b, (size_t)(e - b));
-        p += len + (p[len] == ',');
-    }
-    return list;
-}
-
-static void free_list(char **list)
-{
-    for (char **p = list; p && *p; p++)
-        souk_free(*p);
-    souk_free(list);
-}
-
 static char *without_slash(const char *url)
 {
     size_t n = strlen(url);
@@ -132,15 +104,16 @@ static souk_err_t add_provider(auth_app_t *app, const char *name)
 souk_err_t auth_oidc_config(auth_app_t *app)
 {
     app->public_url = without_slash(souk_env_str("PUBLIC_URL", "http://127.0.0.1:8080"));
-    app->redirect_allow = split(souk_env_str("OAUTH_REDIRECT_ALLOWLIST", app->public_url));
-    char **names = split(souk_env_str("OIDC_PROVIDERS", ""));
+    app->redirect_allow =
+        souk_list_split(souk_env_str("OAUTH_REDIRECT_ALLOWLIST", app->public_url));
+    char **names = souk_list_split(souk_env_str("OIDC_PROVIDERS", ""));
     souk_err_t err = SOUK_OK;
     for (char **n = names; *n && err == SOUK_OK; n++) {
         for (char *c = *n; *c; c++)
             *c = (char)tolower((unsigned char)*c);
         err = add_provider(app, *n);
     }
-    free_list(names);
+    souk_list_free(names);
     return err;
 }
 
@@ -159,7 +132,7 @@ void auth_oidc_cleanup(auth_app_t *app)
         pthread_mutex_destroy(&p->lock);
     }
     app->nproviders = 0;
-    free_list(app->redirect_allow);
+    souk_list_free(app->redirect_allow);
     app->redirect_allow = NULL;
     souk_free(app->public_url);
     app->public_url = NULL;

@@ -103,6 +103,12 @@ souk_err_t souk_env_bool(const char *name, bool def, bool *out) SOUK_MUST_CHECK;
 /* A TCP port 1..65535. */
 souk_err_t souk_env_port(const char *name, int def, int *out) SOUK_MUST_CHECK;
 
+/* A comma-separated list ("a, b,,c") as a NULL-terminated array of its
+ * entries, blanks around them trimmed and empty ones skipped; NULL or ""
+ * gives an empty array. Free with souk_list_free (NULL ok). */
+char **souk_list_split(const char *s);
+void souk_list_free(char **list);
+
 /* Parses the whole of [s, s+len) as a base-10 integer within [min, max]. */
 souk_err_t souk_parse_long(const char *s, size_t len, long min, long max,
                            long *out) SOUK_MUST_CHECK;
