@@ -23,6 +23,8 @@
 #define EDGE_MAX_CONN_TOK 8            /* names listed in Connection */
 #define EDGE_POOL_MAX     256          /* idle connections per upstream and loop */
 #define EDGE_SUB_HEADERS  128          /* response headers of a sub-request */
+#define EDGE_SPARE_SUBS   64           /* finished sub-requests kept per loop for reuse */
+#define EDGE_SPARE_BUF    (64u << 10)  /* ... unless a buffer of theirs grew past this */
 
 /* The client-address rule of libs/http (libs/http/src/peer.c). These
  * declarations belong in souk/http.h; until it carries them they are
@@ -224,6 +226,8 @@ struct souk_edge__loop {
     /* closed this round; freed once no event of the batch can name them */
     node_t dead_clients, dead_upconns;
     node_t ready; /* sub-requests whose callbacks are due */
+    node_t spare; /* finished sub-requests, their buffers kept, for the next ones */
+    size_t nspare;
     bool stopping;
     uint64_t stop_deadline;
     uint64_t now;
@@ -297,6 +301,8 @@ void souk_edge__ready_run(loop_t *l);
 void souk_edge__subs_cancel(struct souk_edge__exchange *x);
 /* A deferred x that waits on nothing: logged and answered 500. */
 void souk_edge__check_stuck(struct souk_edge__exchange *x);
+/* Frees the loop's spare sub-requests (at its end). */
+void souk_edge__spare_free(loop_t *l);
 
 /* collector (client.c) */
 void souk_edge__hc_init(hcollect_t *h, size_t max_bytes, size_t max_headers);

@@ -309,6 +309,7 @@ static souk_err_t loop_init(souk_edge_t *e, loop_t *l)
     souk_edge__list_init(&l->dead_clients);
     souk_edge__list_init(&l->dead_upconns);
     souk_edge__list_init(&l->ready);
+    souk_edge__list_init(&l->spare);
     l->pools = souk_calloc(e->nups ? e->nups : 1, sizeof(node_t));
     l->npool = souk_calloc(e->nups ? e->nups : 1, sizeof(size_t));
     for (size_t i = 0; i < e->nups; i++)
@@ -324,6 +325,8 @@ static souk_err_t loop_init(souk_edge_t *e, loop_t *l)
 
 static void loop_cleanup(loop_t *l)
 {
+    if (l->spare.next)
+        souk_edge__spare_free(l);
     if (l->listen.fd >= 0)
         close(l->listen.fd);
     if (l->wake.fd >= 0)

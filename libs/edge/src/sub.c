@@ -9,7 +9,10 @@
  * request: answering the request, or the client going away, cancels those
  * still in flight (their connections are closed, mid-response as they may
  * be) and their callbacks never run; an aborted request's owner hears of it
- * once (souk_edge_defer's on_abort). Nothing here outlives its request. */
+ * once (souk_edge_defer's on_abort). Nothing here outlives its request but
+ * the memory of finished sub-requests, which each loop keeps (bounded) for
+ * the next ones, buffers and all, as a connection keeps its buffers across
+ * requests. */
 #include "edge_int.h"
 
 #include <errno.h>
@@ -74,26 +77,27 @@ static bool put(souk_buf_t *b, const char *s)
     return souk_buf_append(b, s, strlen(s)) == SOUK_OK;
 }
 
+/* The request as it goes out (plain appends: this runs for every call). */
 static bool build(sub_t *s, const souk_edge_sub_t *in, const souk_edge_req_t *r)
 {
     const upstream_t *u = &r->x->c->loop->edge->ups[in->upstream];
     souk_buf_t *b = &s->req;
-    char tp[SOUK_TRACEPARENT_LEN + 1];
-    bool ok = souk_buf_appendf(b, "%s %s HTTP/1.1\r\nHost: %s\r\n", s->method, in->target,
-                               u->host_header) == SOUK_OK;
+    char tp[SOUK_TRACEPARENT_LEN + 1], cl[32];
+    bool ok = put(b, s->method) && put(b, " ") && put(b, in->target) &&
+              put(b, " HTTP/1.1\r\nHost: ") && put(b, u->host_header) && put(b, "\r\n");
     for (size_t i = 0; ok && i < in->nheaders; i++)
         if (!own_header(in->headers[i].name))
             ok = put(b, in->headers[i].name) && put(b, ": ") && put(b, in->headers[i].value) &&
                  put(b, "\r\n");
     souk_trace_format(&s->span.ctx, tp); /* the upstream's parent: this call */
-    ok = ok && souk_buf_appendf(b,
-                                "X-Request-Id: %s\r\ntraceparent: %s\r\nX-Forwarded-For: %s\r\n"
-                                "X-Forwarded-Proto: http\r\n",
-                                r->request_id, tp, r->client_ip) == SOUK_OK;
+    ok = ok && put(b, "X-Request-Id: ") && put(b, r->request_id) && put(b, "\r\ntraceparent: ") &&
+         put(b, tp) && put(b, "\r\nX-Forwarded-For: ") && put(b, r->client_ip) &&
+         put(b, "\r\nX-Forwarded-Proto: http\r\n");
     bool has_body = in->body_len || strcmp(s->method, "POST") == 0 ||
                     strcmp(s->method, "PUT") == 0 || strcmp(s->method, "PATCH") == 0;
+    snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", in->body_len);
     if (has_body)
-        ok = ok && souk_buf_appendf(b, "Content-Length: %zu\r\n", in->body_len) == SOUK_OK;
+        ok = ok && put(b, cl);
     ok = ok && put(b, "\r\n");
     if (in->body_len)
         ok = ok && souk_buf_append(b, in->body, in->body_len) == SOUK_OK;
@@ -120,6 +124,55 @@ static void sub_free(sub_t *s)
     souk_buf_cleanup(&s->body);
     souk_edge__hc_cleanup(&s->rh);
     souk_free(s);
+}
+
+/* A sub-request to fill: a spare one of the loop (its buffers kept), or a
+ * new one; its buffers bounded by req_max and body_max. */
+static sub_t *sub_new(loop_t *l, size_t req_max, size_t body_max)
+{
+    sub_t *s;
+    if (list_empty(&l->spare)) {
+        s = souk_calloc(1, sizeof(*s));
+        souk_buf_init(&s->req, req_max);
+        souk_buf_init(&s->body, body_max);
+        souk_edge__hc_init(&s->rh, EDGE_RESP_HEAD, EDGE_SUB_HEADERS);
+        return s;
+    }
+    s = container_of(l->spare.next, sub_t, link);
+    souk_edge__list_unlink(&s->link);
+    l->nspare--;
+    souk_buf_t req = s->req, body = s->body;
+    hcollect_t rh = s->rh;
+    memset(s, 0, sizeof(*s));
+    s->req = req, s->body = body, s->rh = rh;
+    s->req.len = s->body.len = 0;
+    s->req.max = req_max;
+    s->body.max = body_max;
+    souk_edge__hc_reset(&s->rh);
+    return s;
+}
+
+/* Done with s: kept for the next one while the loop has room and its
+ * buffers stayed small, else freed. s is on no list. */
+static void sub_release(loop_t *l, sub_t *s)
+{
+    if (l->nspare >= EDGE_SPARE_SUBS || s->req.cap > EDGE_SPARE_BUF ||
+        s->body.cap > EDGE_SPARE_BUF || s->rh.buf.cap > EDGE_SPARE_BUF) {
+        sub_free(s);
+        return;
+    }
+    souk_edge__list_push_front(&l->spare, &s->link);
+    l->nspare++;
+}
+
+void souk_edge__spare_free(loop_t *l)
+{
+    while (!list_empty(&l->spare)) {
+        sub_t *s = container_of(l->spare.next, sub_t, link);
+        souk_edge__list_unlink(&s->link);
+        sub_free(s);
+    }
+    l->nspare = 0;
 }
 
 /* ---- outcomes ------------------------------------------------------------------ */
@@ -248,21 +301,18 @@ souk_err_t souk_edge_sub_start(souk_edge_req_t *req, const souk_edge_sub_t *in)
     souk_edge__exchange_t *x = req->x;
     loop_t *l = x->c->loop;
     size_t max = in->max_response ? in->max_response : SOUK_EDGE_SUB_DEFAULT_RESPONSE;
-    sub_t *s = souk_calloc(1, sizeof(*s));
+    sub_t *s = sub_new(l, SUB_REQUEST_MAX + in->body_len, max);
     s->x = x;
     s->upstream = in->upstream;
     s->method = souk_http_method_label(in->method, strlen(in->method));
     s->done = in->done;
     s->ud = in->ud;
     s->t0 = souk_now_mono_ns();
-    souk_buf_init(&s->req, SUB_REQUEST_MAX + in->body_len);
-    souk_buf_init(&s->body, max);
-    souk_edge__hc_init(&s->rh, EDGE_RESP_HEAD, EDGE_SUB_HEADERS);
     souk_span_start(&s->span, SOUK_SPAN_CLIENT, s->method, in->parent ? in->parent : &req->trace,
                     NULL);
     if (!build(s, in, req)) {
         s->ended = true; /* never went out: no span, no count */
-        sub_free(s);
+        sub_release(l, s);
         return SOUK_ELIMIT;
     }
     if (souk_span_recording(&s->span)) {
@@ -323,7 +373,7 @@ static void deliver(sub_t *s)
     souk_edge__list_unlink(&s->link);
     x->nsubs--;
     s->done(&x->req, &res, s->ud);
-    sub_free(s);
+    sub_release(c->loop, s);
     souk_edge__check_stuck(x);
     souk_edge__client_run(c); /* writes what the callback answered */
 }
@@ -352,7 +402,7 @@ void souk_edge__subs_cancel(souk_edge__exchange_t *x)
             souk_edge__upconn_close(u);
         }
         end_span(s, "cancelled");
-        sub_free(s);
+        sub_release(x->c->loop, s);
     }
     x->nsubs = 0;
 }

@@ -157,10 +157,10 @@ static void done(void *ud, gw_gql_result_t *r)
     gql_edge_t *st = ud;
     souk_edge_req_t *req = st->req;
     st->run = NULL;
-    json_decref(req->log_fields);
-    req->log_fields =
-        json_pack("{s:s, s:s, s:i}", "graphql.operation.type", r->op_type, "graphql.operation.name",
-                  r->op_name, "graphql.upstream_calls", (int)r->calls);
+    if (souk_log_enabled(SOUK_LOG_INFO)) /* the access line is info */
+        req->log_fields = json_pack("{s:s, s:s, s:i}", "graphql.operation.type", r->op_type,
+                                    "graphql.operation.name", r->op_name, "graphql.upstream_calls",
+                                    (int)r->calls);
     if (r->status == 405)
         souk_edge_set_header(req, "Allow", "POST");
     reply_json(req, r->status, r->body);

@@ -57,7 +57,7 @@ struct gw_gql_run {
     souk_arena_t *a; /* its scratch */
     call_t *calls;
     size_t n, cap;
-    json_t *failed;       /* product id -> {code, message} of a failed product call */
+    json_t *failed;       /* product id -> {code, message} of a failed product call, or NULL */
     size_t next, pending; /* calls handed to the transport; those not answered yet */
     bool sending;         /* inside the transport's send: answers only record */
 };
@@ -121,6 +121,16 @@ static void count(gw_gql_run_t *run, const char *label, const char *outcome)
     souk_metric_inc(run->req.g->resolver_calls, (const char *[]){label, outcome}, 1);
 }
 
+/* Records why the product id could not be had (the wave's failures, made
+ * when the first one comes). */
+static void product_failed(gw_gql_run_t *run, const char *id, souk_gql_code_t code, const char *msg)
+{
+    if (!run->failed)
+        run->failed = json_object();
+    json_object_set_new(run->failed, id,
+                        json_pack("{s:i, s:s}", "code", (int)code, "message", msg));
+}
+
 /* ---- planning the calls -----------------------------------------------------------------------
  */
 
@@ -128,7 +138,7 @@ static call_t *add_call(gw_gql_run_t *run, kind_t kind, upstream_id_t up, const 
                         const char *method, const char *target, json_t *body, const char *key)
 {
     if (run->n == run->cap) {
-        run->cap = run->cap ? run->cap * 2 : 8;
+        run->cap = run->cap ? run->cap * 2 : 2; /* most waves make one call or two */
         run->calls = souk_realloc(run->calls, run->cap * sizeof(*run->calls));
     }
     call_t *c = &run->calls[run->n++];
@@ -194,9 +204,8 @@ static void plan_products(gw_gql_run_t *run, souk_gql_batch_t *b)
             json_array_append_new(ids, json_string(souk_gql_batch_key(b, i)));
     const upstream_t *u = &run->req.g->gw->upstreams[UP_PRODUCT];
     for (size_t at = 0; at < json_array_size(ids) && !u->base_url; at++)
-        json_object_set_new(run->failed, json_string_value(json_array_get(ids, at)),
-                            json_pack("{s:i, s:s}", "code", SOUK_GQL_INTERNAL, "message",
-                                      "the product service is not deployed"));
+        product_failed(run, json_string_value(json_array_get(ids, at)), SOUK_GQL_INTERNAL,
+                       "the product service is not deployed");
     for (size_t at = 0; at < json_array_size(ids) && u->base_url; at += PRODUCT_BATCH_MAX) {
         size_t n = json_array_size(ids) - at;
         n = n < PRODUCT_BATCH_MAX ? n : PRODUCT_BATCH_MAX;
@@ -226,7 +235,6 @@ static void plan_products(gw_gql_run_t *run, souk_gql_batch_t *b)
 static void plan_wave(gw_gql_run_t *run)
 {
     run->a = souk_arena_new();
-    run->failed = json_object();
     run->n = run->next = run->pending = 0;
     size_t nb = souk_gql_exec_batch_count(run->ex);
     for (size_t k = 0; k < nb; k++) {
@@ -314,11 +322,7 @@ static bool finish_products(gw_gql_run_t *run, call_t *c, const gw_gql_reply_t *
                 : SOUK_GQL_INTERNAL;
     if (!r->err && r->status == 200)
         snprintf(msg, cap, "the product service answered something that is not JSON");
-    json_array_foreach(c->ids, i, id)
-    {
-        json_object_set_new(run->failed, json_string_value(id),
-                            json_pack("{s:i, s:s}", "code", (int)*code, "message", msg));
-    }
+    json_array_foreach(c->ids, i, id) product_failed(run, json_string_value(id), *code, msg);
     return false;
 }
 
