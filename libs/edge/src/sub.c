@@ -82,7 +82,7 @@ static bool build(sub_t *s, const souk_edge_sub_t *in, const souk_edge_req_t *r)
 {
     const upstream_t *u = &r->x->c->loop->edge->ups[in->upstream];
     souk_buf_t *b = &s->req;
-    char tp[SOUK_TRACEPARENT_LEN + 1], cl[32];
+    char tp[SOUK_TRACEPARENT_LEN + 1], cl[48];
     bool ok = put(b, s->method) && put(b, " ") && put(b, in->target) &&
               put(b, " HTTP/1.1\r\nHost: ") && put(b, u->host_header) && put(b, "\r\n");
     for (size_t i = 0; ok && i < in->nheaders; i++)
