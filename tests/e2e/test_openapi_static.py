@@ -39,13 +39,15 @@ HTTP_SERVER_C = REPO / "libs" / "http" / "src" / "server.c"
 PENDING = {}
 
 # The gateway's own API routes (handled in the gateway, not proxied).
-GATEWAY_OWN = {"/me/overview", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"}
+GATEWAY_OWN = {"/me/overview", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs",
+               "/graphql", "/graphql/schema.graphql"}
 
 # Who may call the gateway's own routes (the proxied ones say it in rules[]).
 GATEWAY_OWN_ACCESS = {"/me/overview": "ACCESS_USER"}
 
 # Gateway routes that serve files rather than API operations: not documented.
-NOT_API = {"/docs/{file}": "Swagger UI's static files (JS, CSS, images)"}
+NOT_API = {"/docs/{file}": "Swagger UI's static files (JS, CSS, images)",
+           "/graphql/ui/{file}": "GraphiQL's static files (JS, CSS)"}
 
 # rules[] names upstreams; their routes are registered under services/<name>/src.
 UPSTREAM_SERVICE = {
@@ -59,6 +61,10 @@ UPSTREAM_SERVICE = {
 # Errors that are not problem details by contract: the OAuth 2.0 token
 # endpoint answers RFC 6749 section 5.2 JSON ({"error": "..."}).
 OAUTH_ERRORS = {("POST", "/oauth/token"): {"400", "401"}}
+
+# The GraphQL endpoint's own refusals are GraphQL responses ({"errors": [...]}
+# as application/json, what GraphQL clients read), not problem details.
+GRAPHQL_ERRORS = {("/graphql", "400"), ("/graphql", "405")}
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
@@ -385,6 +391,12 @@ def test_errors_are_problem_json(doc):
             if code in OAUTH_ERRORS.get((method, path), ()):
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/OAuthError"}, f"{path} {code}"
+                continue
+            if (path, code) in GRAPHQL_ERRORS:
+                content = resolve(doc, response).get("content", {})
+                assert list(content) == ["application/json"], f"{method} {path} {code}"
+                schema = content["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/GraphQLErrors"}, f"{method} {path}"
                 continue
             assert "$ref" in response, f"{method} {path} {code}: use a components/responses entry"
             content = resolve(doc, response).get("content", {})
