@@ -215,7 +215,7 @@ static void run(gateway_t *gw, souk_edge_req_t *req, const gw_gql_params_t *p)
     *st = (gql_edge_t){.gw = gw, .req = req};
     souk_edge_defer(req, aborted, st);
     gw_gql_transport_t t = {send_call, st};
-    st->run = gw_graphql_start(gw->graphql, &caller, p, &t, done, st);
+    st->run = gw_graphql_start(gw->graphql, &caller, p, req->arena, &t, done, st);
 }
 
 static void from_body(gateway_t *gw, souk_edge_req_t *req)

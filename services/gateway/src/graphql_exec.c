@@ -39,7 +39,7 @@ typedef struct {
     json_t *arg;  /* REST: that entry's argument (borrowed) */
     json_t *ids;  /* PRODUCT: the ids asked (owned) */
     bool sent, answered;
-    souk_span_t span;
+    souk_span_t *span; /* once sent (in the arena: a span is big, a call is not) */
     gw_gql_call_t call;
     souk_edge_header_t headers[GW_GQL_CALL_HEADERS];
 } call_t;
@@ -53,8 +53,8 @@ struct gw_gql_run {
     uint64_t t0;
     gw_gql_doc_ref_t *ref;
     souk_gql_exec_t *ex;
+    souk_arena_t *a; /* the caller's: every wave's scratch */
     /* the current wave */
-    souk_arena_t *a; /* its scratch */
     call_t *calls;
     size_t n, cap;
     json_t *failed;       /* product id -> {code, message} of a failed product call, or NULL */
@@ -234,7 +234,6 @@ static void plan_products(gw_gql_run_t *run, souk_gql_batch_t *b)
  * answered now, without a call). */
 static void plan_wave(gw_gql_run_t *run)
 {
-    run->a = souk_arena_new();
     run->n = run->next = run->pending = 0;
     size_t nb = souk_gql_exec_batch_count(run->ex);
     for (size_t k = 0; k < nb; k++) {
@@ -351,16 +350,17 @@ static void start_span(gw_gql_run_t *run, call_t *c)
     const gw_gql_req_t *req = &run->req;
     char name[96];
     snprintf(name, sizeof(name), "graphql.resolve %s", c->label);
-    souk_span_start(&c->span, SOUK_SPAN_INTERNAL, name,
+    c->span = souk_arena_alloc(run->a, sizeof(*c->span));
+    souk_span_start(c->span, SOUK_SPAN_INTERNAL, name,
                     run->caller.trace.trace_id[0] ? &run->caller.trace : NULL, NULL);
-    c->call.parent = &c->span.ctx;
-    if (!souk_span_recording(&c->span))
+    c->call.parent = &c->span->ctx;
+    if (!souk_span_recording(c->span))
         return;
-    souk_span_attr_str(&c->span, "graphql.operation.type", req->op_type);
-    souk_span_attr_str(&c->span, "graphql.operation.name", req->op_name);
-    souk_span_attr_str(&c->span, "souk.graphql.field", c->label);
+    souk_span_attr_str(c->span, "graphql.operation.type", req->op_type);
+    souk_span_attr_str(c->span, "graphql.operation.name", req->op_name);
+    souk_span_attr_str(c->span, "souk.graphql.field", c->label);
     if (c->kind == CALL_PRODUCT)
-        souk_span_attr_int(&c->span, "souk.graphql.batch.size", (long long)json_array_size(c->ids));
+        souk_span_attr_int(c->span, "souk.graphql.batch.size", (long long)json_array_size(c->ids));
 }
 
 /* Hands calls to the transport while the window has room. */
@@ -395,8 +395,6 @@ static void end_wave(gw_gql_run_t *run)
     run->n = run->next = run->pending = 0;
     json_decref(run->failed);
     run->failed = NULL;
-    souk_arena_free(run->a);
-    run->a = NULL;
 }
 
 /* ---- the request --------------------------------------------------------------------------------
@@ -429,7 +427,6 @@ static void run_free(gw_gql_run_t *run)
         json_decref(run->calls[i].ids);
     souk_free(run->calls);
     json_decref(run->failed);
-    souk_arena_free(run->a);
     souk_gql_exec_free(run->ex);
     gw_gql_docs_release(run->req.g->docs, run->ref);
     json_decref(run->req.products);
@@ -509,10 +506,11 @@ static bool prepare(gw_gql_run_t *run, const gw_gql_params_t *p, int *status, js
 }
 
 gw_gql_run_t *gw_graphql_start(gw_graphql_t *g, const gw_gql_caller_t *caller,
-                               const gw_gql_params_t *p, const gw_gql_transport_t *t,
-                               gw_gql_done_fn done, void *ud)
+                               const gw_gql_params_t *p, souk_arena_t *arena,
+                               const gw_gql_transport_t *t, gw_gql_done_fn done, void *ud)
 {
     gw_gql_run_t *run = souk_calloc(1, sizeof(*run));
+    run->a = arena;
     run->caller = *caller;
     run->req = (gw_gql_req_t){.g = g,
                               .caller = &run->caller,
@@ -545,10 +543,10 @@ void gw_gql_run_answer(gw_gql_run_t *run, size_t id, const gw_gql_reply_t *reply
                                        : !finish_products(run, c, reply, msg, sizeof(msg), &code);
     count(run, c->label, failed ? souk_gql_code_name(code) : "ok");
     if (reply->status)
-        souk_span_attr_int(&c->span, "http.response.status_code", reply->status);
+        souk_span_attr_int(c->span, "http.response.status_code", reply->status);
     if (failed)
-        souk_span_error(&c->span, souk_gql_code_name(code));
-    souk_span_end(&c->span);
+        souk_span_error(c->span, souk_gql_code_name(code));
+    souk_span_end(c->span);
     if (run->sending)
         return; /* send_calls goes on, and advance after it */
     send_calls(run);
@@ -565,8 +563,8 @@ void gw_gql_run_cancel(gw_gql_run_t *run)
     for (size_t i = 0; i < run->n; i++) {
         call_t *c = &run->calls[i];
         if (c->sent && !c->answered) {
-            souk_span_error(&c->span, "cancelled");
-            souk_span_end(&c->span);
+            souk_span_error(c->span, "cancelled");
+            souk_span_end(c->span);
         }
     }
     run_free(run);

@@ -143,10 +143,11 @@ typedef void (*gw_gql_done_fn)(void *ud, gw_gql_result_t *result);
  * refusal, a request without calls, a transport that answers at once),
  * unless the run is cancelled. Returns the run while it waits on calls,
  * NULL once done was called. Never blocks; CPU work only. p is read only
- * during the call. */
+ * during the call; arena (the request's) holds the calls' scratch and must
+ * outlive the run. */
 gw_gql_run_t *gw_graphql_start(gw_graphql_t *g, const gw_gql_caller_t *caller,
-                               const gw_gql_params_t *p, const gw_gql_transport_t *t,
-                               gw_gql_done_fn done, void *ud);
+                               const gw_gql_params_t *p, souk_arena_t *arena,
+                               const gw_gql_transport_t *t, gw_gql_done_fn done, void *ud);
 /* Answers call id of run (the last answer of the last wave calls done and
  * frees run). A second answer of the same call is ignored. */
 void gw_gql_run_answer(gw_gql_run_t *run, size_t id, const gw_gql_reply_t *reply);

@@ -266,10 +266,12 @@ static res_t run_as(const char *bearer, const char *query, const char *vars, con
                          .operation_name = op,
                          .get = get};
     gw_gql_result_t r = {0};
-    gw_gql_run_t *run = gw_graphql_start(g, &caller, &p, &transport, store_result, &r);
+    souk_arena_t *a = souk_arena_new();
+    gw_gql_run_t *run = gw_graphql_start(g, &caller, &p, a, &transport, store_result, &r);
     json_decref(v);
     assert_true(run != NULL || fake.nqueue == 0);
     answer_rounds();
+    souk_arena_free(a);
     assert_non_null(r.body);
     return (res_t){r.status, r.body, r.waves, r.calls};
 }
@@ -847,9 +849,11 @@ static void *execute_many(void *p)
         gw_gql_caller_t caller = {0};
         gw_gql_params_t params = {.query = w->query, .query_len = strlen(w->query)};
         gw_gql_result_t r = {0};
-        gw_gql_run_t *run = gw_graphql_start(g, &caller, &params, &none, store_result, &r);
+        souk_arena_t *a = souk_arena_new();
+        gw_gql_run_t *run = gw_graphql_start(g, &caller, &params, a, &none, store_result, &r);
         w->ok += !run && r.status == 200 && !json_object_get(r.body, "errors");
         json_decref(r.body);
+        souk_arena_free(a);
     }
     return NULL;
 }
@@ -954,7 +958,8 @@ static void test_cancel_mid_wave(void **state)
     const char *q =
         "{ me { id } a: product(id: \"" P1 "\") { name } b: product(id: \"" P2 "\") { name } }";
     gw_gql_params_t p = {.query = q, .query_len = strlen(q)};
-    gw_gql_run_t *run = gw_graphql_start(g, &caller, &p, &transport, never_done, NULL);
+    souk_arena_t *a = souk_arena_new();
+    gw_gql_run_t *run = gw_graphql_start(g, &caller, &p, a, &transport, never_done, NULL);
     assert_non_null(run);
     assert_int_equal(fake.nqueue, 2); /* me, and the batch of both products */
     answer_one(&fake.queue[0]);       /* one came back, the other did not */
@@ -965,6 +970,7 @@ static void test_cancel_mid_wave(void **state)
         free(fake.queue[i].body);
     }
     fake.nqueue = 0;
+    souk_arena_free(a);
     gw_gql_run_cancel(NULL);
 }
 
