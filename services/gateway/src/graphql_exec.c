@@ -348,14 +348,13 @@ static void answer_products(gw_gql_run_t *run, souk_gql_batch_t *b)
 static void start_span(gw_gql_run_t *run, call_t *c)
 {
     const gw_gql_req_t *req = &run->req;
-    char name[96];
-    snprintf(name, sizeof(name), "graphql.resolve %s", c->label);
     c->span = souk_arena_alloc(run->a, sizeof(*c->span));
-    souk_span_start(c->span, SOUK_SPAN_INTERNAL, name,
+    souk_span_start(c->span, SOUK_SPAN_INTERNAL, "graphql.resolve",
                     run->caller.trace.trace_id[0] ? &run->caller.trace : NULL, NULL);
     c->call.parent = &c->span->ctx;
     if (!souk_span_recording(c->span))
-        return;
+        return; /* its ids are the call's parent all the same */
+    snprintf(c->span->name, sizeof(c->span->name), "graphql.resolve %s", c->label);
     souk_span_attr_str(c->span, "graphql.operation.type", req->op_type);
     souk_span_attr_str(c->span, "graphql.operation.name", req->op_name);
     souk_span_attr_str(c->span, "souk.graphql.field", c->label);
