@@ -345,7 +345,7 @@ static bool metrics_have(fx_t *f, const char *sample)
     "\"variables\":{\"id\":\"" P1 "\"}}"
 #define PRODUCT_DATA                                                                               \
     "{\"data\":{\"product\":{\"id\":\"" P1 "\",\"name\":\"Cup\",\"priceCents\":1999,\"stock\":3}}" \
-                                           "}"
+    "}"
 
 /* ---- tests -------------------------------------------------------------------------------------
  */
