@@ -12,12 +12,12 @@
 # same run, else GRAPHQL_CATALOG generated products (bench/catalog.sql).
 #
 # The two paths differ by design: REST is the edge forwarding bytes to
-# product-service (which answers from its in-process cache); GraphQL is the
-# edge forwarding to the gateway's internal server, which parses and
-# validates the document (once per text: the document cache), calls
-# product-service (GET /products/{id} for a single product, the same cached
-# read) through libcurl, and serialises the result. The CPU table says where
-# the cores went.
+# product-service (which answers from its in-process cache); GraphQL is
+# served on the edge's loop: it parses and validates the document (once per
+# text: the document cache), calls product-service (GET /products/{id} for a
+# single product, the same cached read) as a sub-request on the edge's pooled
+# connections, and serialises the result. The CPU table says where the cores
+# went.
 
 # shellcheck shell=bash
 # (R, the figures, is bench/run's associative array; TW_PORTS is read by its run_wrk.)

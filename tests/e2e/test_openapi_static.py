@@ -144,12 +144,23 @@ def service_routes(service):
     return registered_routes(files)
 
 
+# Requests the gateway's edge serves itself on its loop threads, registered
+# on no souk/http.h server (services/gateway/src/graphql_edge.c,
+# gw_graphql_edge_wants): GraphQL's POST (its GET with a query too, but GET
+# /graphql is also the internal server's route, for GraphiQL).
+EDGE_ROUTES = {("POST", "/graphql")}
+GRAPHQL_EDGE_C = GATEWAY_SRC / "graphql_edge.c"
+
+
 def gateway_routes():
-    """{(METHOD, path)} the gateway handles itself: its own registrations plus
-    the probes every souk HTTP server registers (libs/http)."""
+    """{(METHOD, path)} the gateway handles itself: its own registrations, what
+    its edge serves (EDGE_ROUTES), and the probes every souk HTTP server
+    registers (libs/http)."""
     builtin = registered_routes([HTTP_SERVER_C])
     assert {p for _, p in builtin} >= {"/healthz", "/readyz", "/metrics"}, builtin
-    return registered_routes(sorted(GATEWAY_SRC.glob("*.c"))) | builtin
+    assert '#define ROUTE "/graphql"' in c_source(GRAPHQL_EDGE_C), (
+        f"{GRAPHQL_EDGE_C} no longer serves /graphql: update EDGE_ROUTES")
+    return registered_routes(sorted(GATEWAY_SRC.glob("*.c"))) | builtin | EDGE_ROUTES
 
 
 def rate_limit_exempt():

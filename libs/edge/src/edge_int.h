@@ -26,16 +26,6 @@
 #define EDGE_SPARE_SUBS   64           /* finished sub-requests kept per loop for reuse */
 #define EDGE_SPARE_BUF    (64u << 10)  /* ... unless a buffer of theirs grew past this */
 
-/* The client-address rule of libs/http (libs/http/src/peer.c). These
- * declarations belong in souk/http.h; until it carries them they are
- * repeated here word for word. */
-typedef struct souk_http_proxies souk_http_proxies_t;
-souk_err_t souk_http_proxies_new(const char *list, souk_http_proxies_t **out) SOUK_MUST_CHECK;
-void souk_http_proxies_free(souk_http_proxies_t *p);
-bool souk_http_proxies_any(const souk_http_proxies_t *p);
-void souk_http_client_ip(const souk_http_proxies_t *p, const struct sockaddr *peer, const char *xff,
-                         char *out);
-
 /* ---- intrusive lists and timers ------------------------------------------- */
 
 typedef struct souk_edge__node {

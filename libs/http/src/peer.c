@@ -13,23 +13,6 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-/* The rule for engines other than the souk/http.h server. These declarations
- * belong in souk/http.h (client section); until it carries them they are
- * repeated, word for word, where they are used (libs/edge/src/edge_int.h). */
-typedef struct souk_http_proxies souk_http_proxies_t;
-/* Parses a comma-separated list of addresses and CIDR blocks (NULL or "":
- * none). SOUK_EINVAL (logged) on a bad entry, then *out is NULL. Free with
- * souk_http_proxies_free (NULL ok). Read-only once built: thread-safe. */
-souk_err_t souk_http_proxies_new(const char *list, souk_http_proxies_t **out) SOUK_MUST_CHECK;
-void souk_http_proxies_free(souk_http_proxies_t *p);
-/* True when p holds at least one proxy (X-Forwarded-For is worth reading). */
-bool souk_http_proxies_any(const souk_http_proxies_t *p);
-/* The client of a request from peer carrying X-Forwarded-For xff (NULL: none)
- * when the proxies in p (NULL: none) are trusted: the right-most address no
- * trusted proxy added, else the peer. Written into out[INET6_ADDRSTRLEN]. */
-void souk_http_client_ip(const souk_http_proxies_t *p, const struct sockaddr *peer, const char *xff,
-                         char *out);
-
 typedef struct {
     int family;
     uint8_t addr[16];

@@ -219,6 +219,24 @@ bool souk_page_parse(souk_valid_t *v, const char *page, const char *limit, souk_
 /* {"items": items (stolen), "page", "limit", "total"} */
 json_t *souk_http_page_body(json_t *items, const souk_page_t *p, long long total);
 
+/* ---- client addresses behind trusted proxies -------------------------------- */
+/* The rule of the server above (TRUSTED_PROXIES), for engines other than the
+ * souk/http.h server that face clients (the gateway's edge). */
+struct sockaddr;
+typedef struct souk_http_proxies souk_http_proxies_t;
+/* Parses a comma-separated list of addresses and CIDR blocks (NULL or "":
+ * none). SOUK_EINVAL (logged) on a bad entry, then *out is NULL. Free with
+ * souk_http_proxies_free (NULL ok). Read-only once built: thread-safe. */
+souk_err_t souk_http_proxies_new(const char *list, souk_http_proxies_t **out) SOUK_MUST_CHECK;
+void souk_http_proxies_free(souk_http_proxies_t *p);
+/* True when p holds at least one proxy (X-Forwarded-For is worth reading). */
+bool souk_http_proxies_any(const souk_http_proxies_t *p);
+/* The client of a request from peer carrying X-Forwarded-For xff (NULL: none)
+ * when the proxies in p (NULL: none) are trusted: the right-most address no
+ * trusted proxy added, else the peer. Written into out[INET6_ADDRSTRLEN]. */
+void souk_http_client_ip(const souk_http_proxies_t *p, const struct sockaddr *peer, const char *xff,
+                         char *out);
+
 /* ---- client --------------------------------------------------------------- */
 /* Requests to other services, over a pool of curl handles whose keep-alive
  * connections are reused by whichever thread calls next. Thread-safe. */
