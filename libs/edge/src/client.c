@@ -671,14 +671,7 @@ static bool build_view(souk_edge__exchange_t *x)
                             souk_edge_header(r, "X-Forwarded-For"), ip);
         r->client_ip = souk_arena_strdup(r->arena, ip);
     }
-    const char *rid = souk_edge_header(r, "X-Request-Id");
-    if (rid && souk_http_request_id_ok(rid, strlen(rid))) {
-        r->request_id = rid;
-    } else {
-        char *id = souk_arena_alloc(r->arena, SOUK_UUID_STRLEN + 1);
-        souk_uuid_v4(id);
-        r->request_id = id;
-    }
+    r->request_id = souk_http_request_id(souk_edge_header(r, "X-Request-Id"), r->arena);
     souk_span_start(&x->span, SOUK_SPAN_SERVER, r->method, NULL,
                     souk_edge_header(r, "traceparent"));
     r->trace = x->span.ctx;
@@ -794,6 +787,22 @@ static bool parse(client_t *c)
     return false;
 }
 
+/* Input already parsed makes room for more: the parser and the collectors
+ * keep copies, never pointers into c->in, so what is left unparsed (the
+ * start of a pipelined request) can move to the front. Without this a
+ * keep-alive connection stopped being read once its requests had filled
+ * the buffer once. */
+static void make_room(client_t *c)
+{
+    if (c->in_start == 0)
+        return;
+    size_t left = c->in_end - c->in_start;
+    if (left)
+        memmove(c->in, c->in + c->in_start, left);
+    c->in_start = 0;
+    c->in_end = left;
+}
+
 static bool read_some(client_t *c)
 {
     size_t space = EDGE_IN_SIZE - c->in_end;
@@ -872,6 +881,7 @@ void souk_edge__client_run(client_t *c)
             return;
         if (c->in_start < c->in_end && parse(c))
             continue;
+        make_room(c);
         if (c->can_read && !c->eof && c->in_end < EDGE_IN_SIZE && read_some(c))
             continue;
         if (c->eof || c->loop->stopping)

@@ -721,6 +721,43 @@ static void test_keepalive_pipelining_and_pool(void **state)
     close(fd);
 }
 
+/* A keep-alive connection outlives its input buffer many times over, one
+ * request after the other and pipelined across the buffer's end. */
+static void test_long_keepalive(void **state)
+{
+    fx_t *f = *state;
+    int fd = dial(f);
+    inbuf_t *in = souk_calloc(1, sizeof(*in));
+    resp_t r;
+    /* answered by the handler itself, and forwarded: both paths */
+    static const char mine[] = "GET /reply HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 1500; i++) { /* 50 KB of requests through a 16 KB buffer */
+        assert_true(send_all(fd, mine, sizeof(mine) - 1));
+        read_response(fd, in, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "hi");
+    }
+    static const char one[] = "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 1500; i++) {
+        assert_true(send_all(fd, one, sizeof(one) - 1));
+        read_response(fd, in, &r);
+        assert_int_equal(r.status, 200);
+    }
+    enum { PIPELINED = 800 };
+    char *batch = souk_malloc(PIPELINED * (sizeof(one) - 1));
+    for (int i = 0; i < PIPELINED; i++)
+        memcpy(batch + i * (sizeof(one) - 1), one, sizeof(one) - 1);
+    assert_true(send_all(fd, batch, PIPELINED * (sizeof(one) - 1)));
+    for (int i = 0; i < PIPELINED; i++) {
+        read_response(fd, in, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "hello");
+    }
+    souk_free(batch);
+    souk_free(in);
+    close(fd);
+}
+
 static void test_smuggling_and_limits(void **state)
 {
     fx_t *f = *state;
@@ -1203,6 +1240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_pipelining_and_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smuggling_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_failures, setup, teardown),

@@ -325,3 +325,16 @@ bool souk_http_response_header(const souk_http_response_t *resp, const char *nam
     }
     return false;
 }
+
+souk_err_t souk_http_url_encode(souk_buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    souk_err_t err = SOUK_OK;
+    for (const unsigned char *p = (const unsigned char *)s; !err && p && *p; p++) {
+        bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+        char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        err = plain ? souk_buf_append(b, p, 1) : souk_buf_append(b, esc, 3);
+    }
+    return err;
+}

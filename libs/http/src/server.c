@@ -49,6 +49,15 @@ bool souk_http_request_id_ok(const char *s, size_t n)
     return true;
 }
 
+const char *souk_http_request_id(const char *received, souk_arena_t *arena)
+{
+    if (received && souk_http_request_id_ok(received, strlen(received)))
+        return received;
+    char *id = souk_arena_alloc(arena, SOUK_UUID_STRLEN + 1);
+    souk_uuid_v4(id);
+    return id;
+}
+
 static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct _u_request *req,
                      struct _u_response *res)
 {
@@ -64,14 +73,7 @@ static void ctx_init(souk_http_ctx_t *ctx, souk_http_server_t *srv, const struct
     ctx->body = req->binary_body_length ? req->binary_body : NULL;
     ctx->body_len = req->binary_body_length;
 
-    const char *rid = souk_http_header(ctx, "X-Request-Id");
-    if (rid && souk_http_request_id_ok(rid, strlen(rid))) {
-        ctx->request_id = rid;
-    } else {
-        char *id = souk_arena_alloc(ctx->arena, SOUK_UUID_STRLEN + 1);
-        souk_uuid_v4(id);
-        ctx->request_id = id;
-    }
+    ctx->request_id = souk_http_request_id(souk_http_header(ctx, "X-Request-Id"), ctx->arena);
     souk_span_start(&ctx->span, SOUK_SPAN_SERVER, req->http_verb, NULL,
                     souk_http_header(ctx, "traceparent"));
     ctx->trace = ctx->span.ctx;

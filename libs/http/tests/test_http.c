@@ -131,6 +131,20 @@ static void test_request_rules(void **state)
     assert_false(souk_http_content_type_json("text/json+json"));
     assert_false(souk_http_content_type_json("text/plain"));
     assert_false(souk_http_content_type_json(NULL));
+
+    souk_arena_t *a = souk_arena_new();
+    assert_string_equal(souk_http_request_id("abc-1", a), "abc-1");
+    const char *made = souk_http_request_id("a b", a), *made2 = souk_http_request_id(NULL, a);
+    assert_true(souk_uuid_valid(made, strlen(made)));
+    assert_true(souk_uuid_valid(made2, strlen(made2)));
+    assert_string_not_equal(made, made2);
+    souk_arena_free(a);
+
+    souk_buf_t b;
+    souk_buf_init(&b, 256);
+    assert_int_equal(souk_http_url_encode(&b, "a-Z.0_~ &=/?\xc3\xa9"), SOUK_OK);
+    assert_string_equal(b.data, "a-Z.0_~%20%26%3D%2F%3F%C3%A9");
+    souk_buf_cleanup(&b);
 }
 
 static void test_router_table(void **state)

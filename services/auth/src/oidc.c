@@ -276,18 +276,11 @@ void auth_pkce_challenge(const char *verifier, char out[44])
 /* application/x-www-form-urlencoded value (RFC 3986 unreserved kept). */
 static char *encode(souk_arena_t *arena, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = souk_arena_alloc(arena, strlen(s) * 3 + 1), *o = out;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
-    *o = '\0';
+    souk_buf_t b;
+    souk_buf_init(&b, strlen(s) * 3 + 1);
+    souk_err_t err = souk_http_url_encode(&b, s);
+    char *out = souk_arena_strdup(arena, err == SOUK_OK && b.len ? b.data : "");
+    souk_buf_cleanup(&b);
     return out;
 }
 

@@ -12,24 +12,6 @@
 
 extern const char gateway_openapi_json[];
 
-static char **split_list(const char *s)
-{
-    size_t n = 1;
-    for (const char *p = s; p && *p; p++)
-        n += *p == ',';
-    char **list = souk_calloc(n + 1, sizeof(char *));
-    size_t i = 0;
-    for (const char *p = s; p && *p;) {
-        size_t len = strcspn(p, ",");
-        while (len && *p == ' ')
-            p++, len--;
-        if (len)
-            list[i++] = souk_strndup(p, len);
-        p += len + (p[len] == ',');
-    }
-    return list;
-}
-
 static void init_upstreams(gateway_t *gw, const char *auth_url)
 {
     static const struct {
@@ -83,7 +65,7 @@ souk_err_t gw_init(souk_svc_t *svc, void *ud)
     gw->rules = gw_rules_new();
     gw->openapi_json = gateway_openapi_json;
     gw->docs_dir = souk_strdup(souk_env_str("DOCS_DIR", SOUK_DEFAULT_DOCS_DIR));
-    gw->cors_origins = split_list(souk_env_str("CORS_ORIGINS", NULL));
+    gw->cors_origins = souk_list_split(souk_env_str("CORS_ORIGINS", NULL));
     gw->ratelimit = gw_ratelimit_new((double)rps, (double)burst);
     gw->credential_limit = gw_ratelimit_new((double)crps, (double)cburst);
     gw_graphql_config_t gql = {souk_env_str("GRAPHIQL_DIR", SOUK_DEFAULT_GRAPHIQL_DIR),
@@ -133,9 +115,7 @@ void gw_cleanup(void *ud)
     gw_ratelimit_free(gw->credential_limit);
     souk_free(gw->docs_dir);
     souk_http_static_free(gw->web);
-    for (char **o = gw->cors_origins; o && *o; o++)
-        souk_free(*o);
-    souk_free(gw->cors_origins);
+    souk_list_free(gw->cors_origins);
     for (int i = 0; i < UP__COUNT; i++)
         souk_free(gw->upstreams[i].base_url);
 }

@@ -33,31 +33,21 @@ static bool graphql_name(const char *s, size_t n)
  * them is not a GraphQL name. */
 static char **name_set(const char *list)
 {
+    char **given = souk_list_split(list), **set;
     size_t n = SOUK_ARRAY_LEN(builtin_names), k = 0;
-    for (const char *p = list; p && *p; p++)
-        n += *p == ',';
-    char **set = souk_calloc(n + 1, sizeof(char *));
-    for (; builtin_names[k]; k++)
-        set[k] = souk_strdup(builtin_names[k]);
-    for (const char *p = list; p && *p;) {
-        size_t len = strcspn(p, ",");
-        const char *s = p;
-        while (len && *s == ' ')
-            s++, len--;
-        while (len && s[len - 1] == ' ')
-            len--;
-        if (len && !graphql_name(s, len)) {
-            souk_log_error("GRAPHQL_OPERATION_NAMES: \"%.*s\" is not a GraphQL name", (int)len, s);
-            for (char **x = set; *x; x++)
-                souk_free(*x);
-            souk_free(set);
+    for (char **g = given; *g; g++, n++) {
+        if (!graphql_name(*g, strlen(*g))) {
+            souk_log_error("GRAPHQL_OPERATION_NAMES: \"%s\" is not a GraphQL name", *g);
+            souk_list_free(given);
             return NULL;
         }
-        if (len)
-            set[k++] = souk_strndup(s, len);
-        p += strcspn(p, ",");
-        p += *p == ',';
     }
+    set = souk_calloc(n + 1, sizeof(char *));
+    for (; builtin_names[k]; k++)
+        set[k] = souk_strdup(builtin_names[k]);
+    for (char **g = given; *g; g++)
+        set[k++] = souk_strdup(*g);
+    souk_list_free(given);
     return set;
 }
 
@@ -127,9 +117,7 @@ void gw_graphql_free(gw_graphql_t *g)
     gw_gql_docs_free(g->docs);
     souk_gql_resolvers_free(g->resolvers);
     souk_gql_schema_free(g->schema);
-    for (char **n = g->op_names; n && *n; n++)
-        souk_free(*n);
-    souk_free(g->op_names);
+    souk_list_free(g->op_names);
     souk_free(g);
 }
 

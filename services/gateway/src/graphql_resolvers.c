@@ -29,17 +29,10 @@
 
 /* ---- building calls ------------------------------------------------------------------------ */
 
-static bool unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
 /* Appends &name=value (? for the first) for a string, integer or boolean
  * value; nothing for an absent or null one. */
 static souk_err_t put_param(souk_buf_t *b, const char *name, const json_t *v)
 {
-    static const char hex[] = "0123456789ABCDEF";
     if (!v || json_is_null(v))
         return SOUK_OK;
     souk_err_t err = souk_buf_appendf(b, "%c%s=", strchr(b->data, '?') ? '&' : '?', name);
@@ -47,12 +40,7 @@ static souk_err_t put_param(souk_buf_t *b, const char *name, const json_t *v)
         return err ? err : souk_buf_appendf(b, "%lld", (long long)json_integer_value(v));
     if (json_is_boolean(v))
         return err ? err : souk_buf_appendf(b, "%s", json_is_true(v) ? "true" : "false");
-    for (const char *s = json_string_value(v); !err && s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-        err = unreserved(c) ? souk_buf_append(b, s, 1) : souk_buf_append(b, esc, 3);
-    }
-    return err;
+    return err ? err : souk_http_url_encode(b, json_string_value(v));
 }
 
 /* The REST spelling of an enum value: lower case, or a table's. */

@@ -171,6 +171,9 @@ const char *souk_http_method_label(const char *m, size_t len);
 /* True when an X-Request-Id value may be echoed and passed on: 1 to 128 of
  * [A-Za-z0-9-_.:]. */
 bool souk_http_request_id_ok(const char *s, size_t len);
+/* The request id of a request that brought `received` (X-Request-Id, NULL
+ * when absent): received when usable, else a new UUID in arena. */
+const char *souk_http_request_id(const char *received, souk_arena_t *arena);
 /* True when a Content-Type (NULL: none) names JSON: application/json or
  * application/...+json, parameters allowed. A request with a body of any
  * other type is answered 415. */
@@ -218,6 +221,10 @@ bool souk_http_page(const souk_http_ctx_t *ctx, souk_valid_t *v, souk_page_t *ou
 bool souk_page_parse(souk_valid_t *v, const char *page, const char *limit, souk_page_t *out);
 /* {"items": items (stolen), "page", "limit", "total"} */
 json_t *souk_http_page_body(json_t *items, const souk_page_t *p, long long total);
+
+/* Appends s percent-encoded (RFC 3986: all but the unreserved characters
+ * A-Z a-z 0-9 - . _ ~), for a query parameter or a form field. */
+souk_err_t souk_http_url_encode(souk_buf_t *b, const char *s) SOUK_MUST_CHECK;
 
 /* ---- client addresses behind trusted proxies -------------------------------- */
 /* The rule of the server above (TRUSTED_PROXIES), for engines other than the
