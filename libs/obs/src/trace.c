@@ -61,6 +61,14 @@ void souk_trace_begin(souk_trace_t *t, const char *header)
     random_hex(t->span_id, 8);
 }
 
+void souk_trace_child(souk_trace_t *t, const souk_trace_t *parent)
+{
+    memcpy(t->trace_id, parent->trace_id, sizeof(t->trace_id));
+    memcpy(t->parent_id, parent->span_id, sizeof(t->parent_id));
+    t->flags = parent->flags;
+    random_hex(t->span_id, 8);
+}
+
 void souk_trace_format(const souk_trace_t *t, char out[SOUK_TRACEPARENT_LEN + 1])
 {
     snprintf(out, SOUK_TRACEPARENT_LEN + 1, "00-%s-%s-%02x", t->trace_id, t->span_id, t->flags);

@@ -87,6 +87,9 @@ bool souk_trace_parse(const char *s, size_t len, souk_trace_t *out);
 void souk_trace_begin(souk_trace_t *t, const char *header);
 /* Formats "00-trace-span-flags" for passing this span on (out[56]). */
 void souk_trace_format(const souk_trace_t *t, char out[SOUK_TRACEPARENT_LEN + 1]);
+/* A child of parent's span in parent's trace: a fresh span id, parent's
+ * span as its parent, parent's flags. */
+void souk_trace_child(souk_trace_t *t, const souk_trace_t *parent);
 
 /* ---- spans (OpenTelemetry) ------------------------------------------------ */
 /* A span is a struct the caller owns (on its stack or in its request), so
