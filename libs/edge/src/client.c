@@ -586,13 +586,7 @@ const char *souk_edge_header(const souk_edge_req_t *req, const char *name)
 
 const char *souk_edge_bearer(const souk_edge_req_t *req)
 {
-    const char *h = souk_edge_header(req, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return *h ? h : NULL;
+    return souk_http_bearer_of(souk_edge_header(req, "Authorization"));
 }
 
 void souk_edge_set_header(souk_edge_req_t *req, const char *name, const char *value)

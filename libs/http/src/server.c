@@ -493,7 +493,11 @@ void souk_http_each_header(const souk_http_ctx_t *ctx,
 
 const char *souk_http_bearer(const souk_http_ctx_t *ctx)
 {
-    const char *h = souk_http_header(ctx, "Authorization");
+    return souk_http_bearer_of(souk_http_header(ctx, "Authorization"));
+}
+
+const char *souk_http_bearer_of(const char *h)
+{
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return NULL;
     h += 7;

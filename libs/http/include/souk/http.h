@@ -138,6 +138,9 @@ void souk_http_each_header(const souk_http_ctx_t *ctx,
                            bool (*fn)(const char *name, const char *value, void *ud), void *ud);
 /* The bearer token of the Authorization header, or NULL. */
 const char *souk_http_bearer(const souk_http_ctx_t *ctx);
+/* The token of an Authorization header value ("Bearer <token>", the scheme
+ * in any case), or NULL; for every engine. */
+const char *souk_http_bearer_of(const char *authorization);
 
 /* ---- replies: exactly one per request ------------------------------------- */
 void souk_http_set_header(souk_http_ctx_t *ctx, const char *name, const char *value);
