@@ -12,9 +12,12 @@ It passes when, over the paced run:
     a sanitizer build, beyond what AddressSanitizer's quarantine of freed
     memory may hold), but the development broker's, which holds every message
     in memory;
-  - no process's descriptors or threads, and no database's connections, grow
-    in the last window past what any earlier sample saw (the peak included,
-    where pools fill);
+  - no process's threads or descriptors other than sockets, and no
+    database's connections outside its service's pool, grow in the last
+    window past what any earlier sample saw (the peak included); a pool
+    stays within its capacity, which it fills lazily; a process's sockets
+    grow by at most SOCKET_SLACK (connections come and go with the load,
+    while a leak of one per thousand requests is past it by tens);
 and, once the load stops:
   - every order ends confirmed, rejected or cancelled (none pending);
   - for each product of the soak, initial stock - stock = the quantities of
@@ -53,6 +56,7 @@ RSS_GROWTH = 0.10
 # descriptors and threads): the development broker keeps every message it
 # was sent (librdkafka's mock cluster has no retention).
 RSS_GROWS = {"kafka-dev"}
+SOCKET_SLACK = 4
 
 
 def env(name):
@@ -190,7 +194,14 @@ def proc_sample(pid):
     status = Path(f"/proc/{pid}/status").read_text()
     rss = int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
     threads = int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
-    return {"rss_kib": rss, "threads": threads, "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+    sockets = others = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            sock = os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            continue  # closed while listed
+        sockets, others = sockets + sock, others + (not sock)
+    return {"rss_kib": rss, "threads": threads, "sockets": sockets, "fds": others}
 
 
 def pg_connections():
@@ -201,10 +212,11 @@ def pg_connections():
 
 
 class Watcher(threading.Thread):
-    def __init__(self, procs, interval):
+    def __init__(self, procs, pools, interval):
         super().__init__(daemon=True)
-        self.procs, self.interval = procs, interval
-        self.samples = []  # (t, {name: sample}, {db: connections})
+        self.procs, self.pools, self.interval = procs, pools, interval
+        # (t, {name: sample}, {db: connections}, {db: (pool open, capacity)})
+        self.samples = []
         self.stop = threading.Event()
         self.started = time.monotonic()
 
@@ -216,8 +228,35 @@ class Watcher(threading.Thread):
                     snap[name] = proc_sample(pid)
                 except (FileNotFoundError, ProcessLookupError):
                     snap[name] = None  # gone: reported as a failure
-            self.samples.append((time.monotonic() - self.started, snap, pg_connections()))
+            # the server's count first: a pool counts a connection before
+            # dialling it, so one opened between the two is never outside it
+            conns = pg_connections()
+            pools = {db: pool_sample(url) for db, url in self.pools.items()}
+            self.samples.append((time.monotonic() - self.started, snap, conns, pools))
             self.stop.wait(self.interval)
+
+
+def pool_sample(url):
+    """A service's database pool: (connections open, capacity), from its
+    db_pool_* gauges; None when it does not answer."""
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return None
+    gauges = dict(re.findall(r'^(db_pool_connections\{state="\w+"\}|db_pool_max) (\S+)$', text, re.M))
+    open_ = sum(float(v) for k, v in gauges.items() if k.startswith("db_pool_connections"))
+    return int(open_), int(float(gauges.get("db_pool_max", 0)))
+
+
+def service_pools(urls):
+    """database name -> URL of the service whose pool connects to it."""
+    pools = {}
+    for name, url in urls.items():
+        dsn = os.environ.get(f"{name.upper()}_DATABASE_URL")
+        if dsn:
+            pools[dsn.rsplit("/", 1)[-1].split("?")[0]] = url
+    return pools
 
 
 def metric_5xx(url):
@@ -270,22 +309,53 @@ def check_resources(samples, warmup, failures, report, quarantine):
         # what the sanitizer's quarantine may still be filling with
         counted = (max(0, rss1 - rss0 - quarantine[name])) / rss0
         fd0, fd1 = max(series(before, "fds")), max(series(last, "fds"))
+        so0, so1 = max(series(before, "sockets")), max(series(last, "sockets"))
         th0, th1 = max(series(before, "threads")), max(series(last, "threads"))
         note = f", {quarantine[name] // 1024} MiB quarantine allowed" if quarantine[name] else ""
         report.append(f"  {name:<14} rss {rss0 / 1024:7.1f} -> {rss1 / 1024:7.1f} MiB "
-                      f"({growth:+.1%}{note})  fds {fd0} -> {fd1}  threads {th0} -> {th1}")
+                      f"({growth:+.1%}{note})  fds {fd0} -> {fd1}  sockets {so0} -> {so1}  "
+                      f"threads {th0} -> {th1}")
         if counted >= RSS_GROWTH and name not in RSS_GROWS:
             failures.append(f"{name}: resident memory grew {growth:.1%} after warm-up{note}")
         if fd1 > fd0:
-            failures.append(f"{name}: descriptors grew from {fd0} to {fd1}")
+            failures.append(f"{name}: descriptors other than sockets grew from {fd0} to {fd1}")
+        if so1 > so0 + SOCKET_SLACK:
+            failures.append(f"{name}: sockets grew from {so0} to {so1}")
         if th1 > th0:
             failures.append(f"{name}: threads grew from {th0} to {th1}")
     for db in sorted({d for s in samples for d in s[2]}):
-        c0 = max(s[2].get(db, 0) for s in before)
-        c1 = max(s[2].get(db, 0) for s in last)
+        check_connections(db, before, last, failures, report)
+
+
+def check_connections(db, before, last, failures, report):
+    """A database's connections: its service's pool within capacity, and
+    the rest (a relay's LISTEN, a consumer's own) not growing. Without the
+    pool's figures, the whole count must not grow."""
+    def outside(window):
+        counts = []
+        for s in window:
+            pool = s[3].get(db)
+            if pool is None:
+                return None
+            counts.append(s[2].get(db, 0) - pool[0])
+        return max(counts)
+
+    c0 = max(s[2].get(db, 0) for s in before)
+    c1 = max(s[2].get(db, 0) for s in last)
+    o0, o1 = outside(before), outside(last)
+    if o0 is None or o1 is None:
         report.append(f"  {db:<14} connections {c0} -> {c1}")
         if c1 > c0:
             failures.append(f"{db}: connections grew from {c0} to {c1}")
+        return
+    opened = max(s[3][db][0] for s in before + last)
+    capacity = min(s[3][db][1] for s in before + last)
+    report.append(f"  {db:<14} connections {c0} -> {c1} (pool at most {opened} of {capacity}, "
+                  f"outside it {o0} -> {o1})")
+    if opened > capacity:
+        failures.append(f"{db}: the pool held {opened} connections, past its capacity {capacity}")
+    if o1 > o0:
+        failures.append(f"{db}: connections outside the pool grew from {o0} to {o1}")
 
 
 def wait_settled(users, deadline_s=90):
@@ -351,7 +421,7 @@ def main():
     errors0 = {n: metric_5xx(u) for n, u in urls.items()}
     # Watched from the peak on: pools and caches fill there, so what the
     # paced run adds after it is growth.
-    watcher = Watcher(processes(), interval=max(1.0, args.seconds / 120))
+    watcher = Watcher(processes(), service_pools(urls), interval=max(1.0, args.seconds / 120))
     watcher.start()
     rate, busy_ms = args.rate, 0.0
     if rate <= 0:
