@@ -58,7 +58,8 @@ void souk_dbtest_open(souk_dbtest_t *t, const char *prefix, int size, int acquir
     snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", t->schema);
     souk_dbtest_exec(boot, sql);
     souk_db_pool_free(boot);
-    snprintf(settings, sizeof(settings), "-c search_path=%s", t->schema);
+    /* public last: where the extensions a migration needs live (pg_trgm) */
+    snprintf(settings, sizeof(settings), "-c search_path=%s,public", t->schema);
     t->pool = pool_new(size, acquire_timeout_ms, settings);
     for (size_t i = 0; migrations && migrations[i]; i++)
         assert_int_equal(souk_db_migrate(t->pool, migrations[i], 5), SOUK_OK);
