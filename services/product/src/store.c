@@ -5,14 +5,14 @@
  * that fit the present ones are used.
  *
  * A search takes one of two plans. Few matches are collected through the
- * trigram index and then sorted; many are found by walking the index of the
- * sort order, which meets a page of them soon. Which one comes from a count
- * that stops at PRODUCT_EXACT_TOTAL + 1 matches, and that count is skipped
- * when the planner's estimate (from the search column's 1,000-entry
- * histogram, migration 0005) is far past the bound: counting a thousand
- * matches means checking a thousand rows, the most expensive part of a
- * common search. Either way no request does work in proportion to a large
- * match set, and the total is exact up to the bound, an estimate beyond. */
+ * trigram index, up to PRODUCT_EXACT_TOTAL + 1 of them, counted and sorted
+ * in one statement; when the bound is reached, the page comes from walking
+ * the index of the sort order instead, which meets a page of many matches
+ * soon. A search the planner is sure matches far more than the bound walks
+ * straight away: collecting a thousand matches means checking a thousand
+ * rows, the most expensive part of a common search. Either way no request
+ * does work in proportion to a large match set, and the total is exact up to
+ * the bound, an estimate beyond. */
 #include "product.h"
 
 #include <stdio.h>
@@ -36,21 +36,27 @@
 #define MATCH_RAW " ($1::text IS NULL OR strpos(search, lower($1)) > 0)"
 #define PAGE      " LIMIT $5 OFFSET $6"
 #define BOUND     "1001" /* PRODUCT_EXACT_TOTAL + 1 */
-/* An estimate this far past the bound skips the count: at 100,000 products
- * the 1,000-entry histogram put no search of at most 1,000 matches above 1.5
- * times the bound (bench/search_queries.sql's 1,000 queries). */
-#define SURELY_MANY (5 * PRODUCT_EXACT_TOTAL)
+/* An estimate this far past the bound skips the count, when it is also a
+ * twentieth of the table: five of the hundred buckets of the search text's
+ * histogram, where a search of at most 1,000 matches at 100,000 products
+ * (one bucket's worth) never reached three (bench/search_queries.sql). */
+#define SURELY_MANY       (5 * PRODUCT_EXACT_TOTAL)
+#define SURELY_MANY_SHARE 20 /* the table's rows over this */
 
 /* Browse, and search with many matches: the sort order's index, filtered. */
 #define WALK(order)                                                                                \
     {                                                                                              \
         "", "SELECT " COLS " FROM products WHERE" MATCH_RAW " AND" FILTERS " ORDER BY " order PAGE \
     }
-/* Search with few matches: the trigram index first, then a sort of them. */
+/* Search with few matches: up to the bound of them through the trigram
+ * index, their number and a sorted page of them, in one pass (a page past
+ * the end is one row of NULLs with the number). */
 #define SET(order)                                                                                 \
     {                                                                                              \
-        "", "WITH m AS MATERIALIZED (SELECT * FROM products WHERE" MATCH " AND" FILTERS ")"        \
-            " SELECT " COLS " FROM m ORDER BY " order PAGE                                         \
+        "", "WITH m AS MATERIALIZED (SELECT * FROM products WHERE" MATCH " AND" FILTERS            \
+            " LIMIT " BOUND ") SELECT " COLS ", c.n FROM (SELECT count(*) AS n FROM m) AS c"       \
+            " LEFT JOIN LATERAL (SELECT * FROM m ORDER BY " order PAGE ") AS p ON true"            \
+            " ORDER BY " order                                                                     \
     }
 
 static const souk_db_stmt_t q_walk[] = {
@@ -70,6 +76,10 @@ static const souk_db_stmt_t q_count = {"",
                                        " AND" FILTERS " LIMIT " BOUND ") AS capped"};
 static const souk_db_stmt_t q_estimate = {
     "", "EXPLAIN (FORMAT JSON) SELECT 1 FROM products WHERE" MATCH " AND" FILTERS};
+/* The same estimate and, in the same plan, the table's: one round trip. */
+static const souk_db_stmt_t q_share = {"",
+                                       "EXPLAIN (FORMAT JSON) SELECT 1 FROM products WHERE" MATCH
+                                       " UNION ALL SELECT 1 FROM products"};
 static const souk_db_stmt_t q_insert = {
     "product_insert",
     "INSERT INTO products (id, name, description, price_cents, currency, stock, category, sku)"
@@ -192,24 +202,112 @@ static souk_err_t count_capped(souk_db_conn_t *c, const char *const *params, lon
     return err;
 }
 
-/* The total and the plan of a list: exact counts, but for a search alone
- * (no other filter, whose correlation with the words the planner cannot
- * know) that the planner is sure matches far more than the bound. */
-static souk_err_t size_list(souk_db_conn_t *c, const product_query_t *q, const char *const *p,
-                            product_page_t *out)
+/* The planner's estimates of a search's matches and of the table's rows,
+ * 0 when it cannot tell. */
+static void estimate_share(souk_db_conn_t *c, const char *pattern, double *matches, double *rows)
 {
-    bool alone = q->q && !q->category && !q->has_min && !q->has_max;
-    long long guess = alone ? estimate(c, p, 0) : 0;
-    if (guess >= SURELY_MANY) {
-        out->exact = false;
-        out->total = guess;
-        return SOUK_OK;
+    PGresult *res;
+    *matches = *rows = 0;
+    if (souk_db_query(c, &q_share, 1, (const char *[]){pattern}, &res) != SOUK_OK)
+        return;
+    json_t *plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    json_t *parts = json_object_get(json_object_get(json_array_get(plan, 0), "Plan"), "Plans");
+    json_t *m = json_object_get(json_array_get(parts, 0), "Plan Rows");
+    json_t *all = json_object_get(json_array_get(parts, 1), "Plan Rows");
+    if (json_is_number(m) && json_is_number(all)) {
+        *matches = json_number_value(m);
+        *rows = json_number_value(all);
     }
+    json_decref(plan);
+    PQclear(res);
+}
+
+/* A page of the walk (p[0] the query itself, not its pattern). The total
+ * stays the caller's estimate unless a short page ends the matches. */
+static souk_err_t walk(souk_db_conn_t *c, const product_query_t *q, const char *const *p, long skip,
+                       product_page_t *out)
+{
+    PGresult *res = NULL;
+    souk_err_t err = souk_db_query(c, &q_walk[q->sort], 6, p, &res);
+    if (err == SOUK_OK) {
+        int rows = PQntuples(res);
+        out->items = json_array();
+        for (int i = 0; i < rows; i++)
+            json_array_append_new(out->items, row_json(res, i));
+        if (rows < q->page.limit && (rows > 0 || skip == 0)) {
+            out->exact = skip + rows <= PRODUCT_EXACT_TOTAL;
+            out->total = skip + rows;
+        }
+    }
+    PQclear(res);
+    return err;
+}
+
+/* Few matches of a search: collected, counted and paged in one statement.
+ * *done is false when they reached the bound (nothing is set then). */
+static souk_err_t collect(souk_db_conn_t *c, const product_query_t *q, const char *const *p,
+                          product_page_t *out, bool *done)
+{
+    PGresult *res = NULL;
+    souk_err_t err = souk_db_query(c, &q_set[q->sort], 6, p, &res);
+    *done = false;
+    if (err == SOUK_OK && PQntuples(res) > 0) {
+        long long n = souk_db_int(res, 0, 10);
+        *done = n <= PRODUCT_EXACT_TOTAL;
+        if (*done) {
+            out->exact = true;
+            out->total = n;
+            out->items = json_array();
+            for (int i = 0; i < PQntuples(res); i++)
+                if (!PQgetisnull(res, i, 0))
+                    json_array_append_new(out->items, row_json(res, i));
+        }
+    }
+    PQclear(res);
+    return err;
+}
+
+/* A search alone (no other filter, whose correlation with the words the
+ * planner cannot know) that the planner is sure matches far more than the
+ * bound; its estimate in *guess either way (0 when not asked). */
+static bool surely_many(souk_db_conn_t *c, const product_query_t *q, const char *pattern,
+                        double *guess)
+{
+    double rows = 0;
+    *guess = 0;
+    if (q->category || q->has_min || q->has_max)
+        return false;
+    estimate_share(c, pattern, guess, &rows);
+    return *guess >= SURELY_MANY && *guess * SURELY_MANY_SHARE >= rows;
+}
+
+static souk_err_t search(souk_db_conn_t *c, const product_query_t *q, const char **p, long skip,
+                         product_page_t *out)
+{
+    double guess;
+    bool done = false;
+    souk_err_t err = SOUK_OK;
+    if (!surely_many(c, q, p[0], &guess))
+        err = collect(c, q, p, out, &done);
+    if (err || done)
+        return err;
+    out->exact = false;
+    out->total =
+        guess > PRODUCT_EXACT_TOTAL ? (long long)guess : estimate(c, p, PRODUCT_EXACT_TOTAL + 1);
+    p[0] = q->q;
+    return walk(c, q, p, skip, out);
+}
+
+static souk_err_t browse(souk_db_conn_t *c, const product_query_t *q, const char *const *p,
+                         long skip, product_page_t *out)
+{
     long long n = 0;
     souk_err_t err = count_capped(c, p, &n);
+    if (err)
+        return err;
     out->exact = n <= PRODUCT_EXACT_TOTAL;
-    out->total = out->exact ? n : guess > n ? guess : estimate(c, p, n);
-    return err;
+    out->total = out->exact ? n : estimate(c, p, n);
+    return walk(c, q, p, skip, out);
 }
 
 souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, product_page_t *out)
@@ -223,28 +321,8 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, produ
     char *pattern = q->q ? souk_db_like_contains(q->q) : NULL;
     const char *p[] = {pattern, q->category, q->has_min ? min : NULL, q->has_max ? max : NULL,
                        limit,   offset};
-    PGresult *res = NULL;
     out->items = NULL;
-    souk_err_t err = size_list(c, q, p, out);
-    /* Few matches of a search: collect them, then sort. Otherwise walk,
-     * testing rows with the query itself rather than its LIKE pattern. */
-    const souk_db_stmt_t *st = q->q && out->exact ? &q_set[q->sort] : &q_walk[q->sort];
-    if (st == &q_walk[q->sort])
-        p[0] = q->q;
-    if (err == SOUK_OK)
-        err = souk_db_query(c, st, 6, p, &res);
-    if (err == SOUK_OK) {
-        int rows = PQntuples(res);
-        out->items = json_array();
-        for (int i = 0; i < rows; i++)
-            json_array_append_new(out->items, row_json(res, i));
-        /* A short page ends the matches: the total is known after all. */
-        if (!out->exact && rows < q->page.limit && (rows > 0 || skip == 0)) {
-            out->exact = skip + rows <= PRODUCT_EXACT_TOTAL;
-            out->total = skip + rows;
-        }
-    }
-    PQclear(res);
+    souk_err_t err = q->q ? search(c, q, p, skip, out) : browse(c, q, p, skip, out);
     souk_free(pattern);
     return err;
 }

@@ -101,6 +101,17 @@ static void test_rare_search_is_counted(void **state)
     for (size_t k = 0; k < json_array_size(p.items); k++)
         assert_int_equal(item_number(&p, k), N - 993 - 1000 * (int)k);
     json_decref(p.items);
+    p = list("rarity", NULL, 2, 5); /* the second page of three */
+    assert_true(p.exact);
+    assert_int_equal(p.total, N / 1000);
+    assert_int_equal(json_array_size(p.items), 5);
+    assert_int_equal(item_number(&p, 0), N - 993 - 5000);
+    json_decref(p.items);
+    p = list("rarity", NULL, 4, 5); /* past the end: no items, still the total */
+    assert_true(p.exact);
+    assert_int_equal(p.total, N / 1000);
+    assert_int_equal(json_array_size(p.items), 0);
+    json_decref(p.items);
 }
 
 static void test_short_last_page_knows_the_total(void **state)
