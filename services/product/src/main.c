@@ -11,22 +11,27 @@ static souk_err_t init(souk_svc_t *svc, void *ud)
 {
     product_app_t *app = ud;
     bool seed;
-    long entries;
+    long entries, guess_ms;
     app->db = svc->db;
     app->verifier = svc->verifier;
     souk_err_t err = souk_env_bool("PRODUCT_SEED_DEMO", false, &seed);
     err |= souk_env_long("PRODUCT_CACHE_ENTRIES", 50000, 0, 10000000, &entries);
+    err |= souk_env_long("PRODUCT_SEARCH_ESTIMATE_MS", 60000, 0, 3600000, &guess_ms);
     if (err)
         return SOUK_EINVAL;
     if (entries > 0)
         app->cache = product_cache_new(app->db, (size_t)entries, svc->metrics);
+    if (guess_ms > 0)
+        app->guesses = product_guesses_new(4096, guess_ms);
     souk_metrics_add_collector(svc->metrics, product_collect_reservations, app);
     return seed ? product_seed_demo(app, product_demo_seed) : SOUK_OK;
 }
 
-static void cleanup(void *app)
+static void cleanup(void *ud)
 {
-    product_cache_free(((product_app_t *)app)->cache);
+    product_app_t *app = ud;
+    product_cache_free(app->cache);
+    product_guesses_free(app->guesses);
 }
 
 int main(void)

@@ -19,11 +19,13 @@
 #define PRODUCT_EXACT_TOTAL     1000 /* a list's total is exact up to this, estimated beyond */
 
 typedef struct product_cache product_cache_t;
+typedef struct product_guesses product_guesses_t;
 
 typedef struct {
     souk_db_pool_t *db;
     souk_jwt_verifier_t *verifier;
-    product_cache_t *cache; /* NULL: reads always go to the database */
+    product_cache_t *cache;     /* NULL: reads always go to the database */
+    product_guesses_t *guesses; /* NULL: every search asks the planner */
 } product_app_t;
 
 /* ---- cache.c: exact cache of product answers (see the file) ------------- */
@@ -52,6 +54,16 @@ void product_cache_put(product_cache_t *c, unsigned long mark, const char *id, c
 void product_cache_invalidate(product_cache_t *c, const char *id);
 /* A strong ETag ("\"16 hex\"") of an answer's bytes into out[20]. */
 void product_etag(const char *json, size_t len, char out[20]);
+
+/* ---- guesses.c: the planner's estimates of searches, kept ttl_ms ---------- */
+
+product_guesses_t *product_guesses_new(size_t entries, long ttl_ms);
+void product_guesses_free(product_guesses_t *g);
+/* The estimated matches of search q and the table's rows (0: a search known
+ * to match more than PRODUCT_EXACT_TOTAL); false if unknown or expired.
+ * Thread-safe. */
+bool product_guesses_get(product_guesses_t *g, const char *q, double *matches, double *rows);
+void product_guesses_put(product_guesses_t *g, const char *q, double matches, double rows);
 
 /* A create or patch request. NULL/unset members are absent. String members
  * borrow from the request body. */
@@ -96,8 +108,9 @@ typedef struct {
     bool exact;
 } product_page_t;
 
+/* guesses (NULL ok) remembers the planner's estimates of searches. */
 souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q,
-                              product_page_t *out) SOUK_MUST_CHECK;
+                              product_guesses_t *guesses, product_page_t *out) SOUK_MUST_CHECK;
 /* Products among ids (a JSON array of UUID strings), as a new JSON array. */
 souk_err_t store_product_batch(souk_db_conn_t *c, json_t *ids, json_t **items) SOUK_MUST_CHECK;
 /* Runs the demo catalog's SQL when the table is empty; *seeded says

@@ -24,7 +24,7 @@ static void do_list(souk_http_ctx_t *ctx, void *ud)
         souk_valid_reply(ctx, &v);
     } else if ((c = souk_svc_conn(ctx, app->db))) {
         product_page_t page;
-        souk_err_t err = store_product_list(c, &q, &page);
+        souk_err_t err = store_product_list(c, &q, app->guesses, &page);
         json_t *body = err ? NULL : souk_http_page_body(page.items, &q.page, page.total);
         if (err) {
             souk_svc_fail(ctx, err);

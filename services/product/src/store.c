@@ -267,33 +267,45 @@ static souk_err_t collect(souk_db_conn_t *c, const product_query_t *q, const cha
     return err;
 }
 
+static bool alone(const product_query_t *q)
+{
+    return !q->category && !q->has_min && !q->has_max;
+}
+
 /* A search alone (no other filter, whose correlation with the words the
  * planner cannot know) that the planner is sure matches far more than the
- * bound; its estimate in *guess either way (0 when not asked). */
+ * bound, or that reached the bound when it was last collected (remembered
+ * with no table size); its estimate in *guess either way (0 if not asked). */
 static bool surely_many(souk_db_conn_t *c, const product_query_t *q, const char *pattern,
-                        double *guess)
+                        product_guesses_t *guesses, double *guess)
 {
     double rows = 0;
     *guess = 0;
-    if (q->category || q->has_min || q->has_max)
+    if (!alone(q))
         return false;
-    estimate_share(c, pattern, guess, &rows);
+    if (guesses && product_guesses_get(guesses, q->q, guess, &rows) && rows == 0)
+        return true;
+    if (rows == 0) {
+        estimate_share(c, pattern, guess, &rows);
+        if (guesses && rows > 0)
+            product_guesses_put(guesses, q->q, *guess, rows);
+    }
     return *guess >= SURELY_MANY && *guess * SURELY_MANY_SHARE >= rows;
 }
 
-static souk_err_t search(souk_db_conn_t *c, const product_query_t *q, const char **p, long skip,
-                         product_page_t *out)
+static souk_err_t search(souk_db_conn_t *c, const product_query_t *q, product_guesses_t *guesses,
+                         const char **p, long skip, product_page_t *out)
 {
     double guess;
-    bool done = false;
-    souk_err_t err = SOUK_OK;
-    if (!surely_many(c, q, p[0], &guess))
-        err = collect(c, q, p, out, &done);
+    bool done = false, known = surely_many(c, q, p[0], guesses, &guess);
+    souk_err_t err = known ? SOUK_OK : collect(c, q, p, out, &done);
     if (err || done)
         return err;
     out->exact = false;
     out->total =
         guess > PRODUCT_EXACT_TOTAL ? (long long)guess : estimate(c, p, PRODUCT_EXACT_TOTAL + 1);
+    if (!known && guesses && alone(q))
+        product_guesses_put(guesses, q->q, (double)out->total, 0);
     p[0] = q->q;
     return walk(c, q, p, skip, out);
 }
@@ -310,7 +322,8 @@ static souk_err_t browse(souk_db_conn_t *c, const product_query_t *q, const char
     return walk(c, q, p, skip, out);
 }
 
-souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, product_page_t *out)
+souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q,
+                              product_guesses_t *guesses, product_page_t *out)
 {
     char min[24], max[24], limit[24], offset[24];
     snprintf(min, sizeof(min), "%lld", q->min_price);
@@ -322,7 +335,7 @@ souk_err_t store_product_list(souk_db_conn_t *c, const product_query_t *q, produ
     const char *p[] = {pattern, q->category, q->has_min ? min : NULL, q->has_max ? max : NULL,
                        limit,   offset};
     out->items = NULL;
-    souk_err_t err = q->q ? search(c, q, p, skip, out) : browse(c, q, p, skip, out);
+    souk_err_t err = q->q ? search(c, q, guesses, p, skip, out) : browse(c, q, p, skip, out);
     souk_free(pattern);
     return err;
 }

@@ -3,8 +3,10 @@
  * for both search plans: a search the planner is sure matches thousands
  * skips the count and walks the sort order (an estimated total), a rare one
  * is counted and collected (an exact total), a short last page makes the
- * total known, a search with another filter is always counted, and LIKE's
- * metacharacters in a query are plain characters on both plans. */
+ * total known, a search with another filter is always counted, LIKE's
+ * metacharacters in a query are plain characters on both plans, and a
+ * remembered estimate, even a wrong one, changes the plan but not the
+ * answer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,7 +59,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static product_page_t list(const char *q, const char *category, long page, long limit)
+static product_page_t list_with(product_guesses_t *g, const char *q, const char *category,
+                                long page, long limit)
 {
     product_query_t query = {.q = q,
                              .category = category,
@@ -66,9 +69,14 @@ static product_page_t list(const char *q, const char *category, long page, long 
     product_page_t out = {0};
     souk_db_conn_t *c;
     assert_int_equal(souk_db_acquire(db.pool, &c), SOUK_OK);
-    assert_int_equal(store_product_list(c, &query, &out), SOUK_OK);
+    assert_int_equal(store_product_list(c, &query, g, &out), SOUK_OK);
     souk_db_release(db.pool, c);
     return out;
+}
+
+static product_page_t list(const char *q, const char *category, long page, long limit)
+{
+    return list_with(NULL, q, category, page, limit);
 }
 
 static int item_number(const product_page_t *p, size_t k)
@@ -164,6 +172,59 @@ static void test_like_metacharacters_are_plain(void **state)
     }
 }
 
+static void test_estimates_are_remembered(void **state)
+{
+    (void)state;
+    product_guesses_t *g = product_guesses_new(64, 60000);
+    double matches, rows;
+    assert_false(product_guesses_get(g, "common", &matches, &rows));
+    product_page_t p = list_with(g, "common", NULL, 1, 20);
+    assert_false(p.exact);
+    json_decref(p.items);
+    assert_true(product_guesses_get(g, "COMMON", &matches, &rows)); /* any case */
+    assert_true(matches >= 5 * PRODUCT_EXACT_TOTAL);
+    assert_true(rows >= N / 2);
+    assert_false(product_guesses_get(g, "commo", &matches, &rows));
+    product_guesses_free(g);
+
+    g = product_guesses_new(64, 0); /* kept for no time at all */
+    product_guesses_put(g, "common", 12000, 12000);
+    assert_false(product_guesses_get(g, "common", &matches, &rows));
+    product_guesses_free(g);
+}
+
+static void test_a_wrong_estimate_changes_only_the_plan(void **state)
+{
+    (void)state;
+    product_guesses_t *g = product_guesses_new(64, 60000);
+    /* stale: "rarity" remembered as matching everything */
+    product_guesses_put(g, "rarity", N, N);
+    product_page_t p = list_with(g, "rarity", NULL, 1, 20);
+    assert_true(p.exact); /* the walk's short page ends the matches */
+    assert_int_equal(p.total, N / 1000);
+    assert_int_equal(json_array_size(p.items), N / 1000);
+    for (size_t k = 0; k < json_array_size(p.items); k++)
+        assert_int_equal(item_number(&p, k), N - 993 - 1000 * (int)k);
+    json_decref(p.items);
+    /* and "common" remembered as rare is collected, reaches the bound, walks,
+     * and is remembered as past the bound */
+    product_guesses_put(g, "common", 10, N);
+    p = list_with(g, "common", NULL, 1, 20);
+    assert_false(p.exact);
+    assert_true(p.total > PRODUCT_EXACT_TOTAL);
+    assert_int_equal(item_number(&p, 0), N);
+    json_decref(p.items);
+    double matches, rows;
+    assert_true(product_guesses_get(g, "common", &matches, &rows));
+    assert_int_equal((long long)rows, 0);
+    assert_true(matches > PRODUCT_EXACT_TOTAL);
+    p = list_with(g, "common", NULL, 2, 20);
+    assert_false(p.exact);
+    assert_int_equal(item_number(&p, 0), N - 20);
+    json_decref(p.items);
+    product_guesses_free(g);
+}
+
 int main(void)
 {
     if (!getenv("SOUK_TEST_DATABASE_URL")) {
@@ -178,6 +239,8 @@ int main(void)
         cmocka_unit_test(test_short_last_page_knows_the_total),
         cmocka_unit_test(test_search_with_a_filter_is_counted),
         cmocka_unit_test(test_like_metacharacters_are_plain),
+        cmocka_unit_test(test_estimates_are_remembered),
+        cmocka_unit_test(test_a_wrong_estimate_changes_only_the_plan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
