@@ -204,10 +204,14 @@ static int connect_edge(void)
             return fd;
         int err = errno;
         close(fd);
-        if (err != EADDRNOTAVAIL && err != EAGAIN)
+        /* EINTR: libFuzzer's timeout alarm went off during the connect */
+        if (err != EADDRNOTAVAIL && err != EAGAIN && err != EINTR) {
+            fprintf(stderr, "fuzz_edge: connect to the edge: %s\n", strerror(err));
             abort();
+        }
         poll(NULL, 0, 10);
     }
+    fprintf(stderr, "fuzz_edge: no local port for a connection to the edge\n");
     abort();
 }
 
@@ -225,11 +229,18 @@ static size_t read_all(int fd, char *out, size_t cap)
 {
     size_t n = 0;
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (poll(&p, 1, 5000) > 0) {
+    for (;;) {
+        int ready = poll(&p, 1, 5000);
+        if (ready < 0 && errno == EINTR) /* libFuzzer's timeout alarm */
+            continue;
+        if (ready <= 0)
+            break;
         char sink[4096];
         char *dst = n < cap ? out + n : sink;
         size_t room = n < cap ? cap - n : sizeof(sink);
         ssize_t r = read(fd, dst, room);
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r <= 0)
             break;
         n += (size_t)r;

@@ -966,7 +966,7 @@ void souk_edge__client_close(client_t *c)
     souk_edge__timer_clear(&c->timer);
     souk_edge__list_unlink(&c->all);
     l->nclients--;
-    close(c->io.fd); /* also leaves the epoll set */
+    souk_edge__unwatch_close(l, &c->io);
     souk_buf_cleanup(&c->out);
     souk_buf_cleanup(&x->url);
     souk_buf_cleanup(&x->body);

@@ -240,6 +240,8 @@ void souk_edge__timer_set(loop_t *l, node_t *n, int list);
 void souk_edge__timer_clear(node_t *n);
 /* Registers fd once (in, out, rdhup, edge-triggered); false on failure. */
 bool souk_edge__watch(loop_t *l, io_t *io);
+/* Leaves the epoll set, then closes io's descriptor. */
+void souk_edge__unwatch_close(loop_t *l, io_t *io);
 
 /* client.c */
 void souk_edge__client_accept(loop_t *l, int fd, const struct sockaddr_storage *peer);

@@ -46,7 +46,7 @@ void souk_edge__upconn_close(upconn_t *u)
         u->s->up = NULL;
     u->x = NULL;
     u->s = NULL;
-    close(u->io.fd);
+    souk_edge__unwatch_close(l, &u->io);
     u->io.fd = -1;
     souk_edge__list_push_back(&l->dead_upconns, &u->pool); /* freed after this batch */
 }
