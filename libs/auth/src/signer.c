@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <rhonabwy.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -103,6 +104,27 @@ static bool is_p256_private(jwk_t *k)
     return (type & R_KEY_TYPE_EC) && (type & R_KEY_TYPE_PRIVATE) && bits == 256;
 }
 
+/* RFC 7518 6.2.1.2: an EC coordinate is the full size of the field, 32
+ * bytes for P-256, leading zeros kept. rhonabwy exports the number without
+ * them (one key in 128 has a coordinate that starts with a zero byte), which
+ * other JOSE libraries refuse and which changes the RFC 7638 thumbprint. */
+static bool pad_coordinate(jwk_t *k, const char *name)
+{
+    unsigned char raw[32];
+    size_t n = 0;
+    const char *b64 = r_jwk_get_property_str(k, name);
+    if (!b64 || sodium_base642bin(raw, sizeof(raw), b64, strlen(b64), NULL, &n, NULL,
+                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return false;
+    if (n == sizeof(raw))
+        return true;
+    memmove(raw + sizeof(raw) - n, raw, n);
+    memset(raw, 0, sizeof(raw) - n);
+    char out[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    sodium_bin2base64(out, sizeof(out), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return r_jwk_set_property_str(k, name, out) == RHN_OK;
+}
+
 souk_err_t souk_jwt_signer_new(const souk_jwt_signer_config_t *cfg, souk_jwt_signer_t **out)
 {
     souk_jwt_signer_t *s = souk_calloc(1, sizeof(*s));
@@ -121,6 +143,7 @@ souk_err_t souk_jwt_signer_new(const souk_jwt_signer_config_t *cfg, souk_jwt_sig
     }
     char *kid = NULL;
     if (r_jwk_extract_pubkey(s->priv, s->pub, R_FLAG_IGNORE_REMOTE) != RHN_OK ||
+        !pad_coordinate(s->pub, "x") || !pad_coordinate(s->pub, "y") ||
         !(kid = r_jwk_thumbprint(s->pub, R_JWK_THUMB_SHA256, R_FLAG_IGNORE_REMOTE)))
         goto fail;
     s->kid = souk_strdup(kid);

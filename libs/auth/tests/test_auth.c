@@ -487,6 +487,69 @@ static void test_permissions(void **state)
 
 /* Scope adds permissions to a user's token; a client's token has a scope,
  * no roles and no email, and is refused once its client is revoked. */
+/* The bytes of a base64url JWK member. */
+static size_t member_len(json_t *key, const char *name)
+{
+    unsigned char raw[64];
+    size_t n = 0;
+    const char *b64 = json_string_value(json_object_get(key, name));
+    assert_non_null(b64);
+    assert_int_equal(sodium_base642bin(raw, sizeof(raw), b64, strlen(b64), NULL, &n, NULL,
+                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                     0);
+    return n;
+}
+
+/* A key whose public coordinate starts with a zero byte (about one in 128)
+ * is published with both coordinates at their full 32 bytes (RFC 7518
+ * 6.2.1.2), and tokens it signs verify against that JWKS. */
+static void test_jwks_coordinates_are_full_size(void **state)
+{
+    (void)state;
+    unsigned char pem[2048];
+    size_t len = 0;
+    for (int tries = 0; tries < 20000 && !len; tries++) {
+        jwk_t *priv, *pub;
+        r_jwk_init(&priv);
+        r_jwk_init(&pub);
+        assert_int_equal(r_jwk_generate_key_pair(priv, pub, R_KEY_TYPE_EC, 256, NULL), RHN_OK);
+        json_t *j = r_jwk_export_to_json_t(pub);
+        if (member_len(j, "x") < 32 || member_len(j, "y") < 32) {
+            len = sizeof(pem) - 1;
+            assert_int_equal(r_jwk_export_to_pem_der(priv, R_FORMAT_PEM, pem, &len, 0), RHN_OK);
+            pem[len] = '\0';
+        }
+        json_decref(j);
+        r_jwk_free(priv);
+        r_jwk_free(pub);
+    }
+    assert_true(len > 0);
+    souk_jwt_signer_config_t sc = {
+        .pem = (const char *)pem, .issuer = "souk-auth", .audience = "souk", .ttl_s = 900};
+    souk_jwt_signer_t *signer;
+    assert_int_equal(souk_jwt_signer_new(&sc, &signer), SOUK_OK);
+    json_t *jwks = souk_jwt_signer_jwks(signer);
+    json_t *key = json_array_get(json_object_get(jwks, "keys"), 0);
+    assert_int_equal(member_len(key, "x"), 32);
+    assert_int_equal(member_len(key, "y"), 32);
+    souk_jwt_verifier_config_t vc = {.issuer = "souk-auth", .audience = "souk"};
+    souk_jwt_verifier_t *verifier;
+    assert_int_equal(souk_jwt_verifier_new(&vc, &verifier), SOUK_OK);
+    assert_int_equal(souk_jwt_verifier_set_jwks(verifier, jwks), SOUK_OK);
+    souk_claims_t u = {.sub = "3f1c1a52-7d1b-4b7e-9a35-7f3ad1f0c002",
+                       .email = "a@b.c",
+                       .roles = SOUK_ROLE_CUSTOMER};
+    souk_claims_t out;
+    char *token;
+    assert_int_equal(souk_jwt_issue(signer, &u, &token), SOUK_OK);
+    assert_int_equal(souk_jwt_verify(verifier, token, &out), SOUK_OK);
+    assert_string_equal(out.sub, u.sub);
+    souk_free(token);
+    json_decref(jwks);
+    souk_jwt_verifier_free(verifier);
+    souk_jwt_signer_free(signer);
+}
+
 static void test_client_tokens(void **state)
 {
     fx_t *f = *state;
@@ -583,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_password),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_permissions),
+        cmocka_unit_test(test_jwks_coordinates_are_full_size),
         cmocka_unit_test_setup_teardown(test_client_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_claims_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_verify, setup, teardown),
