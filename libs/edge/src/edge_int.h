@@ -95,7 +95,7 @@ struct souk_edge__exchange {
     /* what the head said */
     int cl_count, te_count;
     bool te_chunked, expect_continue, http10, keepalive, head_done;
-    int fail_status; /* 0, or the error the request gets (it then closes) */
+    int fail_status; /* 0, or the error status answered (the connection then closes) */
     const char *fail_detail;
     char conn_tok[EDGE_MAX_CONN_TOK][32]; /* header names listed in Connection */
     size_t nconn_tok;

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edgetest.h"
 #include <souk/edge.h>
 #include <souk/http.h>
 
@@ -61,31 +62,6 @@ static bool send_all(int fd, const void *p, size_t n)
 
 /* Reads one request (head and Content-Length body) into buf; its length,
  * or 0 when the peer closed. */
-static size_t read_request(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    char *end = NULL;
-    while (!(end = memmem(buf, len, "\r\n\r\n", 4))) {
-        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
-        if (k <= 0)
-            return 0;
-        len += (size_t)k;
-    }
-    buf[len] = '\0';
-    size_t head = (size_t)(end + 4 - buf), body = 0;
-    char *cl = strcasestr(buf, "\r\nContent-Length:");
-    if (cl && cl < end)
-        body = strtoul(cl + 17, NULL, 10);
-    while (len < head + body) {
-        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
-        if (k <= 0)
-            return 0;
-        len += (size_t)k;
-    }
-    buf[len] = '\0';
-    return len;
-}
-
 static void reply(int fd, const char *body)
 {
     char head[256 + (1 << 16)];
@@ -109,7 +85,7 @@ static void *serve_conn(void *p)
     int fd = (int)(intptr_t)p;
     static __thread char buf[1 << 20];
     for (int n = 0;; n++) {
-        size_t len = read_request(fd, buf, sizeof(buf));
+        size_t len = souk_edgetest_read_request(fd, buf, sizeof(buf));
         if (!len)
             break;
         atomic_fetch_add(&up.requests, 1);

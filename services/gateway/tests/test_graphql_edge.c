@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edgetest.h"
 #include "../src/graphql_gw.h"
 
 #define P1   "11111111-1111-4111-8111-111111111111"
@@ -58,31 +59,6 @@ static bool send_all(int fd, const void *p, size_t n)
     return true;
 }
 
-static size_t read_request(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    char *end;
-    while (!(end = memmem(buf, len, "\r\n\r\n", 4))) {
-        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
-        if (k <= 0)
-            return 0;
-        len += (size_t)k;
-    }
-    buf[len] = '\0';
-    size_t head = (size_t)(end + 4 - buf), body = 0;
-    char *cl = strcasestr(buf, "\r\nContent-Length:");
-    if (cl && cl < end)
-        body = strtoul(cl + 17, NULL, 10);
-    while (len < head + body) {
-        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
-        if (k <= 0)
-            return 0;
-        len += (size_t)k;
-    }
-    buf[len] = '\0';
-    return len;
-}
-
 static void answer(int fd, int status, const char *body)
 {
     char out[4096];
@@ -103,7 +79,7 @@ static void *serve(void *p)
     conn_t c = *(conn_t *)p;
     free(p);
     static __thread char buf[16384];
-    while (read_request(c.fd, buf, sizeof(buf))) {
+    while (souk_edgetest_read_request(c.fd, buf, sizeof(buf))) {
         atomic_fetch_add(&c.up->requests, 1);
         pthread_mutex_lock(&c.up->lock);
         snprintf(c.up->last, sizeof(c.up->last), "%.8000s", buf);

@@ -176,20 +176,34 @@ souk_err_t store_product_delete(souk_db_conn_t *c, const char *id)
     return souk_db_exec_one(c, &q_delete, 1, (const char *[]){id});
 }
 
+/* The top node of the plan EXPLAIN (FORMAT JSON) statement st gives; *doc
+ * holds it (json_decref; NULL, and so the node, when the query failed). */
+static json_t *explain(souk_db_conn_t *c, const souk_db_stmt_t *st, int n,
+                       const char *const *params, json_t **doc)
+{
+    PGresult *res;
+    *doc = NULL;
+    if (souk_db_query(c, st, n, params, &res) != SOUK_OK)
+        return NULL;
+    *doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    return json_object_get(json_array_get(*doc, 0), "Plan");
+}
+
+/* A plan node's expected rows; 0 when it has none. */
+static double rows_of(const json_t *node)
+{
+    json_t *v = json_object_get(node, "Plan Rows");
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
 /* The planner's row estimate for the filters in params, at least floor. */
 static long long estimate(souk_db_conn_t *c, const char *const *params, long long floor)
 {
-    PGresult *res;
-    long long rows = floor;
-    if (souk_db_query(c, &q_estimate, 4, params, &res) == SOUK_OK) {
-        json_t *plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-        json_t *n = json_object_get(json_object_get(json_array_get(plan, 0), "Plan"), "Plan Rows");
-        if (json_is_number(n) && json_number_value(n) > (double)rows)
-            rows = (long long)json_number_value(n);
-        json_decref(plan);
-        PQclear(res);
-    }
-    return rows;
+    json_t *doc;
+    double rows = rows_of(explain(c, &q_estimate, 4, params, &doc));
+    json_decref(doc);
+    return rows > (double)floor ? (long long)rows : floor;
 }
 
 static souk_err_t count_capped(souk_db_conn_t *c, const char *const *params, long long *n)
@@ -206,20 +220,12 @@ static souk_err_t count_capped(souk_db_conn_t *c, const char *const *params, lon
  * 0 when it cannot tell. */
 static void estimate_share(souk_db_conn_t *c, const char *pattern, double *matches, double *rows)
 {
-    PGresult *res;
-    *matches = *rows = 0;
-    if (souk_db_query(c, &q_share, 1, (const char *[]){pattern}, &res) != SOUK_OK)
-        return;
-    json_t *plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    json_t *parts = json_object_get(json_object_get(json_array_get(plan, 0), "Plan"), "Plans");
-    json_t *m = json_object_get(json_array_get(parts, 0), "Plan Rows");
-    json_t *all = json_object_get(json_array_get(parts, 1), "Plan Rows");
-    if (json_is_number(m) && json_is_number(all)) {
-        *matches = json_number_value(m);
-        *rows = json_number_value(all);
-    }
-    json_decref(plan);
-    PQclear(res);
+    json_t *doc;
+    json_t *parts =
+        json_object_get(explain(c, &q_share, 1, (const char *[]){pattern}, &doc), "Plans");
+    *matches = rows_of(json_array_get(parts, 0));
+    *rows = rows_of(json_array_get(parts, 1));
+    json_decref(doc);
 }
 
 /* A page of the walk (p[0] the query itself, not its pattern). The total

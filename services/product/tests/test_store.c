@@ -84,7 +84,10 @@ static int item_number(const product_page_t *p, size_t k)
     const char *name = json_string_value(json_object_get(json_array_get(p->items, k), "name"));
     assert_non_null(name);
     assert_int_equal(strncmp(name, "item-", 5), 0);
-    return atoi(name + 5);
+    char *end;
+    long n = strtol(name + 5, &end, 10);
+    assert_true(*end == '\0' && n >= 1 && n <= N);
+    return (int)n;
 }
 
 static void test_common_search_walks_with_an_estimate(void **state)
